@@ -1,0 +1,1 @@
+"""trinq: ZeroMQ for trio."""
