@@ -1,0 +1,91 @@
+"""Fair queue: receive from peers in turn, one whole message each (libzmq ``src/fq.cpp``).
+
+Used on the receiving side of PULL, DEALER, ROUTER, REP, SUB/XSUB, XPUB and friends.
+RFC 28/29/30:
+
+    SHALL receive incoming messages from its peers using a fair-queuing strategy.
+
+Theory of operation: a list of pipes and a cursor. A receive asks the pipe under the
+cursor first and walks forward (wrapping) past empty pipes; after a message is taken the
+cursor moves to the pipe *after* the one that supplied it, so a peer with a deep backlog
+gets one message per turn and cannot starve the others. A pipe that reports
+:class:`trio.EndOfChannel` (terminated and drained) is detached. If every pipe is empty
+-- or none is attached -- :class:`trio.WouldBlock` is raised.
+
+libzmq advances only when the last frame of a multipart message has been read
+(``_more``); trinq pipes carry whole messages, so each dequeue is already a whole
+message and the cursor always advances.
+"""
+
+from __future__ import annotations
+
+import attrs
+import trio
+
+from .pipe_like import RECV_TERMINATED, PipeLike
+
+__all__ = ["FairQueue"]
+
+
+@attrs.define(eq=False)
+class FairQueue:
+    """Round-robin receive over attached pipes, one whole message per turn."""
+
+    _pipes: list[PipeLike] = attrs.field(factory=list, init=False)
+    _current: int = attrs.field(default=0, init=False)
+
+    @property
+    def pipes(self) -> tuple[PipeLike, ...]:
+        """The attached pipes, in round-robin order."""
+        return tuple(self._pipes)
+
+    def __len__(self) -> int:
+        return len(self._pipes)
+
+    def attach(self, pipe: PipeLike) -> None:
+        """Add *pipe* at the end of the rotation (no-op if already attached)."""
+        if pipe not in self._pipes:
+            self._pipes.append(pipe)
+
+    def detach(self, pipe: PipeLike) -> None:
+        """Remove *pipe*; idempotent. The rotation continues with the next pipe."""
+        try:
+            index = self._pipes.index(pipe)
+        except ValueError:
+            return
+        self._remove_at(index)
+
+    def _remove_at(self, index: int) -> None:
+        del self._pipes[index]
+        if index < self._current:
+            self._current -= 1
+        if self._current >= len(self._pipes):
+            self._current = 0
+
+    def recv_nowait(self) -> list[bytes]:
+        """Return the next message in fair order; :class:`trio.WouldBlock` if none."""
+        return self.recv_nowait_with_pipe()[1]
+
+    def recv_nowait_with_pipe(self) -> tuple[PipeLike, list[bytes]]:
+        """Like :meth:`recv_nowait`, also returning the pipe the message came from."""
+        pipes = self._pipes
+        n = len(pipes)
+        i = self._current
+        remaining = n
+        while remaining:
+            pipe = pipes[i]
+            try:
+                msg = pipe.recv_nowait()
+            except trio.WouldBlock:
+                i += 1
+            except RECV_TERMINATED:
+                self._remove_at(i)  # the next pipe slides into slot i
+                n -= 1
+            else:
+                i += 1
+                self._current = i if i < n else 0
+                return pipe, msg
+            remaining -= 1
+            if i >= n:
+                i = 0
+        raise trio.WouldBlock

@@ -1,0 +1,95 @@
+"""Load balancer: round-robin a message to the first peer with room (libzmq ``src/lb.cpp``).
+
+Used on the sending side of PUSH, DEALER, REQ, CLIENT and SCATTER. RFC 28/30:
+
+    SHALL consider a peer as available only when it has a outgoing queue that is not full.
+    SHALL route outgoing messages to available peers using a round-robin strategy.
+
+Theory of operation: the attached pipes live in a list with a cursor ``_current``. A send
+tries the pipe under the cursor first and walks forward (wrapping) until one accepts;
+the cursor then moves to the pipe *after* the winner. A full pipe is skipped this time
+(it stays attached and is tried again next time), a terminated pipe is detached on the
+spot. If no pipe accepts -- or there are none -- :class:`trio.WouldBlock` is raised and
+the caller (the pattern / socket) waits and retries; the message is never dropped here.
+
+libzmq keeps "active" pipes at the front of its array and flips them on
+``activated``/``hwm`` events; trinq's pipes are bounded queues that can be asked
+directly, so an attempt that raises ``WouldBlock`` plays the role of a deactivation.
+Because trinq queues whole messages, there is no ``_more``/``rollback`` bookkeeping.
+"""
+
+from __future__ import annotations
+
+import attrs
+import trio
+
+from .pipe_like import SEND_TERMINATED, PipeLike
+
+__all__ = ["LoadBalancer"]
+
+
+@attrs.define(eq=False)
+class LoadBalancer:
+    """Round-robin over attached pipes, skipping full ones."""
+
+    _pipes: list[PipeLike] = attrs.field(factory=list, init=False)
+    _current: int = attrs.field(default=0, init=False)
+
+    @property
+    def pipes(self) -> tuple[PipeLike, ...]:
+        """The attached pipes, in round-robin order."""
+        return tuple(self._pipes)
+
+    def __len__(self) -> int:
+        return len(self._pipes)
+
+    def attach(self, pipe: PipeLike) -> None:
+        """Add *pipe* at the end of the rotation (no-op if already attached)."""
+        if pipe not in self._pipes:
+            self._pipes.append(pipe)
+
+    def detach(self, pipe: PipeLike) -> None:
+        """Remove *pipe*; idempotent. The rotation continues with the next pipe."""
+        try:
+            index = self._pipes.index(pipe)
+        except ValueError:
+            return
+        self._remove_at(index)
+
+    def _remove_at(self, index: int) -> None:
+        del self._pipes[index]
+        if index < self._current:
+            self._current -= 1
+        if self._current >= len(self._pipes):
+            self._current = 0
+
+    def has_out(self) -> bool:
+        """True if some attached pipe has room for one more message."""
+        return any(pipe.writable() for pipe in self._pipes)
+
+    def send_nowait(self, msg: list[bytes]) -> PipeLike:
+        """Enqueue *msg* on the next available pipe and return that pipe.
+
+        Raises :class:`trio.WouldBlock` if every pipe is full or none is attached.
+        """
+        pipes = self._pipes
+        n = len(pipes)
+        i = self._current
+        remaining = n
+        while remaining:
+            pipe = pipes[i]
+            try:
+                pipe.send_nowait(msg)
+            except trio.WouldBlock:
+                i += 1
+            except SEND_TERMINATED:
+                self._remove_at(i)  # the next pipe slides into slot i
+                n -= 1
+            else:
+                i += 1
+                self._current = i if i < n else 0
+                return pipe
+            remaining -= 1
+            if i >= n:
+                i = 0
+        raise trio.WouldBlock
