@@ -1,0 +1,542 @@
+"""The sans-I/O ZMTP 3.1 connection: bytes in, events out.
+
+Theory of operation
+-------------------
+:class:`Connection` is shaped like h11's: it never touches a socket and
+never waits.  The driver (trinq's engine, or a test) moves bytes:
+
+* :meth:`Connection.initiate` returns our 64-octet greeting; send it at once
+  (never wait for the peer's greeting first: libzmq withholds most of its own
+  until it has seen our octet 10, interop facts §1).
+* :meth:`Connection.receive_data` only buffers (``b""`` means EOF).
+* :meth:`Connection.next_event` returns one event or :data:`NEED_DATA`;
+  :meth:`Connection.events` returns every available event as a list and is
+  the fast path for a reader that handles one chunk at a time.
+* :meth:`Connection.data_to_send` returns what the connection produced on its
+  own during the handshake (READY, ...).  Call it after ``receive_data`` /
+  ``events``.
+* :meth:`Connection.send_message`, :meth:`Connection.send_messages` and
+  :meth:`Connection.send_command` return the bytes to write.
+
+State rules (the whole state machine lives in this table)::
+
+    GREETING    --peer greeting accepted-------------->  HANDSHAKING
+    HANDSHAKING --mechanism READY, socket type ok------->  READY   (emits HandshakeComplete)
+    any         --EOF consumed------------------------->  CLOSED  (emits ConnectionClosed)
+    any         --protocol violation by the peer------->  ERROR   (raises RemoteProtocolError)
+
+Rule 1: events are delivered in wire order; :class:`HandshakeComplete` always
+precedes the first :class:`Message`.  Rule 2: when an error is found after
+some events were decoded, those events are returned first; ``state`` is
+already ``ERROR`` and the *next* call raises.  A driver that calls
+``events()`` until it returns an empty list (or checks ``state``) therefore
+never misses an error.  Rule 3: in ``ERROR`` every receive call re-raises the
+same :class:`RemoteProtocolError` and every send raises
+:class:`LocalProtocolError`.
+
+Once the handshake is done with a *transparent* mechanism (NULL), received
+bytes go straight through :meth:`FrameDecoder.read_messages`; commands
+(PING/PONG/SUBSCRIBE/CANCEL/JOIN/LEAVE) interrupt that loop briefly.
+Unknown post-handshake commands are silently dropped and a received ERROR
+command raises (interop facts §9).
+
+Subscriptions: a PUB or XPUB connection also decodes the legacy 3.0 form (a
+single-frame message starting with ``\\x01``/``\\x00``) into
+:class:`Subscribe`/:class:`Cancel`, since libzmq accepts both forms from any
+peer (facts §11).  Other socket types get such messages as plain
+:class:`Message` events.  Toward a peer that announced minor version 0,
+:meth:`Connection.send_command` encodes Subscribe/Cancel in the legacy form.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from ._commands import (
+    command_body,
+    error_body,
+    parse_command,
+    parse_error,
+    parse_ping,
+    ping_body,
+    pong_body,
+)
+from ._errors import (
+    LocalProtocolError,
+    ProtocolErrorCode,
+    RemoteProtocolError,
+)
+from ._events import (
+    Cancel,
+    ConnectionClosed,
+    Error,
+    Event,
+    HandshakeComplete,
+    Join,
+    Leave,
+    Message,
+    Ping,
+    Pong,
+    Subscribe,
+)
+from ._frames import (
+    COMMAND,
+    MORE,
+    BytesLike,
+    FrameDecoder,
+    encode_frame,
+    encode_message,
+    encode_messages,
+)
+from ._greeting import GREETING_SIZE, Greeting, detect_greeting
+from ._mechanism import Mechanism, MechanismStatus, NullMechanism
+from ._sockettypes import SOCKET_TYPES, is_compatible
+
+__all__ = ["NEED_DATA", "Command", "Connection", "ConnectionState"]
+
+
+class _NeedData(enum.Enum):
+    NEED_DATA = "NEED_DATA"
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+#: Returned by :meth:`Connection.next_event` when more bytes are needed.
+NEED_DATA: Literal[_NeedData.NEED_DATA] = _NeedData.NEED_DATA
+
+#: Anything :meth:`Connection.send_command` accepts.
+Command = Subscribe | Cancel | Ping | Pong | Join | Leave | Error
+
+
+class ConnectionState(enum.Enum):
+    """Where a :class:`Connection` stands."""
+
+    #: Waiting for (the rest of) the peer's greeting.
+    GREETING = "GREETING"
+    #: Greeting accepted; the mechanism handshake is running.
+    HANDSHAKING = "HANDSHAKING"
+    #: Handshake complete: messages and commands flow.
+    READY = "READY"
+    #: The peer closed the stream and every event was delivered.
+    CLOSED = "CLOSED"
+    #: The peer broke the protocol.
+    ERROR = "ERROR"
+
+
+def _pub_factory(frames: list[bytes]) -> Message | Subscribe | Cancel:
+    if len(frames) == 1:
+        frame = frames[0]
+        if frame:
+            first = frame[0]
+            if first == 1:
+                return Subscribe(frame[1:])
+            if first == 0:
+                return Cancel(frame[1:])
+    return Message(frames)
+
+
+_SIMPLE_COMMANDS: dict[bytes, Callable[[bytes], Event]] = {
+    b"PONG": Pong,
+    b"SUBSCRIBE": Subscribe,
+    b"CANCEL": Cancel,
+    b"JOIN": Join,
+    b"LEAVE": Leave,
+}
+
+
+class Connection:
+    """One ZMTP 3.1 connection, seen from our side.
+
+    Args:
+        socket_type: our socket type name ("PUSH", "ROUTER", ...).
+        mechanism: security mechanism; ``None`` means a fresh
+            :class:`NullMechanism`.  It is configured with our socket type,
+            identity and metadata via :meth:`Mechanism.configure`.
+        identity: our ``Identity`` property, sent only by REQ, DEALER and
+            ROUTER (libzmq's rule).
+        metadata: extra READY properties (``X-...``).
+        maxmsgsize: per-frame limit on the declared size (``-1``: none);
+            applies to handshake commands too.
+        check_socket_type: refuse peers whose ``Socket-Type`` is
+            incompatible with ours (a missing property is accepted).
+    """
+
+    def __init__(
+        self,
+        socket_type: str,
+        *,
+        mechanism: Mechanism | None = None,
+        identity: bytes = b"",
+        metadata: Mapping[str, bytes] | None = None,
+        maxmsgsize: int = -1,
+        check_socket_type: bool = True,
+    ) -> None:
+        if socket_type not in SOCKET_TYPES:
+            raise ValueError(f"unknown socket type {socket_type!r}")
+        self.socket_type = socket_type
+        self.mechanism: Mechanism = NullMechanism() if mechanism is None else mechanism
+        self.mechanism.configure(socket_type, bytes(identity), dict(metadata or {}))
+        self.check_socket_type = check_socket_type
+        self.state = ConnectionState.GREETING
+        self.peer_minor: int | None = None
+        self.peer_socket_type: str | None = None
+        self.peer_identity = b""
+        self.peer_properties: dict[str, bytes] = {}
+        self._decoder = FrameDecoder(maxmsgsize)
+        self._events: deque[Any] = deque()
+        self._error: RemoteProtocolError | None = None
+        self._eof = False
+        self._initiated = False
+        self._out: list[bytes] = []
+        self._fast_rx = False
+        self._can_send = False
+        self._transparent = self.mechanism.transparent
+        self._factory: Callable[[list[bytes]], Any] = (
+            _pub_factory if socket_type in ("PUB", "XPUB") else Message
+        )
+        self._greeting = Greeting(
+            major=3, minor=1, mechanism=self.mechanism.name, as_server=self.mechanism.as_server
+        ).encode()
+
+    # ------------------------------------------------------------------
+    # Introspection
+
+    @property
+    def handshake_complete(self) -> bool:
+        """True once :class:`HandshakeComplete` has been produced."""
+        return self.peer_minor is not None and self.mechanism.status is MechanismStatus.READY
+
+    @property
+    def maxmsgsize(self) -> int:
+        """The per-frame size limit (-1: unlimited)."""
+        return self._decoder.maxmsgsize
+
+    # ------------------------------------------------------------------
+    # Outgoing handshake bytes
+
+    def initiate(self) -> bytes:
+        """Return our full 64-octet greeting (call once, send immediately)."""
+        if self._initiated:
+            raise LocalProtocolError("greeting already produced")
+        self._initiated = True
+        return self._greeting
+
+    def data_to_send(self) -> bytes:
+        """Return (and clear) bytes produced by the handshake, ``b""`` if none.
+
+        Includes the greeting if :meth:`initiate` was never called.  Also
+        polls the mechanism, so a mechanism that was waiting on something
+        external (a ZAP reply) can make progress.
+        """
+        if self.state is ConnectionState.HANDSHAKING:
+            try:
+                self._pump_mechanism()
+                if self.mechanism.status is MechanismStatus.READY:
+                    self._complete()
+            except RemoteProtocolError as exc:
+                self._fail(exc)
+        out = self._out
+        if not self._initiated:
+            self._initiated = True
+            out.insert(0, self._greeting)
+        if not out:
+            return b""
+        self._out = []
+        return b"".join(out)
+
+    # ------------------------------------------------------------------
+    # Receiving
+
+    def receive_data(self, data: BytesLike) -> None:
+        """Buffer received octets; ``b""`` signals EOF.  Never parses."""
+        if self._eof:
+            if data:
+                raise LocalProtocolError("received data after EOF")
+            return
+        if data:
+            self._decoder.feed(data)
+        else:
+            self._eof = True
+            self._fast_rx = False
+
+    def next_event(self) -> Event | Literal[_NeedData.NEED_DATA]:
+        """Return the next event, or :data:`NEED_DATA`.
+
+        Raises:
+            RemoteProtocolError: the peer broke the protocol (and again on
+                every later call).
+        """
+        events = self._events
+        if events:
+            return events.popleft()  # type: ignore[no-any-return]
+        if self._error is not None:
+            raise self._error
+        state = self.state
+        if state is ConnectionState.CLOSED:
+            return ConnectionClosed()
+        self._process()
+        if events:
+            return events.popleft()  # type: ignore[no-any-return]
+        if self._error is not None:
+            raise self._error
+        return NEED_DATA
+
+    def events(self) -> list[Event]:
+        """Return every event currently available, in order (maybe empty).
+
+        If an error is detected after some events were decoded, those events
+        are returned and the error is raised by the next call.
+        """
+        if self._fast_rx and not self._events:
+            out: list[Any] = []
+            decoder = self._decoder
+            factory = self._factory
+            try:
+                cmd = decoder.read_messages(out, factory)
+                while cmd is not None:
+                    self._on_command(cmd[1], out)
+                    cmd = decoder.read_messages(out, factory)
+            except RemoteProtocolError as exc:
+                self._fail(exc)
+                if not out:
+                    raise
+            return out
+        result: list[Event] = []
+        try:
+            while True:
+                event = self.next_event()
+                if event is NEED_DATA:
+                    break
+                result.append(event)
+                if type(event) is ConnectionClosed:
+                    break
+        except RemoteProtocolError:
+            if not result:
+                raise
+        return result
+
+    def _fail(self, exc: RemoteProtocolError) -> None:
+        self._error = exc
+        self.state = ConnectionState.ERROR
+        self._fast_rx = False
+        self._can_send = False
+
+    def _process(self) -> None:
+        try:
+            self._step()
+        except RemoteProtocolError as exc:
+            self._fail(exc)
+            return
+        if self._eof and self.state is not ConnectionState.ERROR:
+            self._events.append(ConnectionClosed())
+            self.state = ConnectionState.CLOSED
+
+    def _step(self) -> None:
+        decoder = self._decoder
+        if self.state is ConnectionState.GREETING:
+            greeting = detect_greeting(decoder.peek())
+            if greeting is None:
+                return
+            decoder.skip(GREETING_SIZE)
+            if greeting.mechanism != self.mechanism.name:
+                raise RemoteProtocolError(
+                    f"security mechanism mismatch: peer uses {greeting.mechanism!r}, "
+                    f"we use {self.mechanism.name!r}",
+                    zmtp_code=ProtocolErrorCode.MECHANISM_MISMATCH,
+                )
+            self.peer_minor = greeting.zmtp_minor
+            self.state = ConnectionState.HANDSHAKING
+            self._pump_mechanism()
+        if self.state is ConnectionState.HANDSHAKING:
+            mechanism = self.mechanism
+            while mechanism.status is not MechanismStatus.READY:
+                frame = decoder.next_frame()
+                if frame is None:
+                    return
+                flags, body = frame
+                if not flags & COMMAND:
+                    raise RemoteProtocolError(
+                        "peer sent a message before the handshake completed",
+                        zmtp_code=ProtocolErrorCode.UNEXPECTED_COMMAND,
+                    )
+                name, data = parse_command(body)
+                if name == b"ERROR":
+                    reason = parse_error(data)
+                    raise RemoteProtocolError(
+                        f"peer rejected the handshake: {reason!r}",
+                        peer_error=reason,
+                        is_auth_failure=True,
+                    )
+                mechanism.process_handshake_command(name, data)
+                if mechanism.status is MechanismStatus.ERROR:
+                    raise RemoteProtocolError(
+                        f"{mechanism.name.decode(errors='replace')} handshake failed",
+                        zmtp_code=ProtocolErrorCode.UNSPECIFIED,
+                    )
+                self._pump_mechanism()
+            self._complete()
+        if self.state is ConnectionState.READY:
+            events = self._events
+            if self._transparent:
+                cmd = decoder.read_messages(events, self._factory)  # type: ignore[arg-type]
+                while cmd is not None:
+                    self._on_command(cmd[1], events)
+                    cmd = decoder.read_messages(events, self._factory)  # type: ignore[arg-type]
+            else:
+                self._step_slow(events)
+
+    def _step_slow(self, events: deque[Any]) -> None:
+        decoder = self._decoder
+        decode = self.mechanism.decode
+        factory = self._factory
+        while True:
+            frame = decoder.next_frame()
+            if frame is None:
+                return
+            flags, body = decode(*frame)
+            if flags & COMMAND:
+                self._on_command(body, events)
+                continue
+            frames = decoder.add_frame(flags, body)
+            if frames is not None:
+                events.append(factory(frames))
+
+    def _pump_mechanism(self) -> None:
+        mechanism = self.mechanism
+        while True:
+            body = mechanism.next_handshake_command()
+            if body is None:
+                return
+            self._out.append(encode_frame(COMMAND, body))
+
+    def _complete(self) -> None:
+        if self.state is not ConnectionState.HANDSHAKING:
+            return
+        props = self.mechanism.peer_properties
+        socket_type: bytes | None = None
+        identity = b""
+        for key, value in props.items():
+            lowered = key.lower()
+            if lowered == "socket-type":
+                socket_type = value
+            elif lowered == "identity":
+                identity = value
+        peer_type = "" if socket_type is None else socket_type.decode("ascii", "replace")
+        if (
+            self.check_socket_type
+            and socket_type is not None
+            and not is_compatible(self.socket_type, peer_type)
+        ):
+            raise RemoteProtocolError(
+                f"incompatible socket types: we are {self.socket_type}, peer is {peer_type!r}",
+                zmtp_code=ProtocolErrorCode.UNSPECIFIED,
+            )
+        self.peer_socket_type = peer_type
+        self.peer_identity = identity
+        self.peer_properties = dict(props)
+        self.state = ConnectionState.READY
+        self._can_send = True
+        self._fast_rx = self._transparent and not self._eof
+        assert self.peer_minor is not None
+        self._events.append(
+            HandshakeComplete(
+                peer_socket_type=peer_type,
+                peer_identity=identity,
+                peer_properties=dict(props),
+                peer_minor=self.peer_minor,
+                mechanism=self.mechanism.name.decode("ascii"),
+            )
+        )
+
+    def _on_command(self, body: bytes, out: Any) -> None:
+        name, data = parse_command(body)
+        simple = _SIMPLE_COMMANDS.get(name)
+        if simple is not None:
+            out.append(simple(data))
+        elif name == b"PING":
+            ttl, context = parse_ping(data)
+            out.append(Ping(ttl, context))
+        elif name == b"ERROR":
+            reason = parse_error(data)
+            raise RemoteProtocolError(f"peer sent ERROR {reason!r}", peer_error=reason)
+        # Any other command is silently dropped, as libzmq does.
+
+    # ------------------------------------------------------------------
+    # Sending
+
+    def _check_send(self) -> None:
+        if not self._can_send:
+            if self.state is ConnectionState.ERROR:
+                raise LocalProtocolError("can't send on a connection in the ERROR state")
+            raise LocalProtocolError(f"can't send messages in state {self.state.name}")
+
+    def _encode_slow(self, frames: Sequence[BytesLike]) -> bytes:
+        if not frames:
+            raise ValueError("a ZMTP message has at least one frame")
+        encode = self.mechanism.encode
+        last = len(frames) - 1
+        return b"".join(
+            encode_frame(*encode(MORE if i < last else 0, bytes(frame)))
+            for i, frame in enumerate(frames)
+        )
+
+    def send_message(self, frames: Sequence[BytesLike]) -> bytes:
+        """Return the bytes for one multipart message (after the handshake).
+
+        Raises:
+            LocalProtocolError: the handshake is not complete, or the
+                connection failed.
+        """
+        if not self._can_send:
+            self._check_send()
+        if self._transparent:
+            return encode_message(frames)
+        return self._encode_slow(frames)
+
+    def send_messages(self, messages: Iterable[Sequence[BytesLike]]) -> bytes:
+        """Return the bytes for many messages, joined once (writer batching)."""
+        if not self._can_send:
+            self._check_send()
+        if self._transparent:
+            return encode_messages(messages)
+        return b"".join([self._encode_slow(frames) for frames in messages])
+
+    def send_command(self, cmd: Command) -> bytes:
+        """Return the bytes for a command.
+
+        Subscribe/Cancel toward a ZMTP 3.0 peer (minor 0) use the legacy
+        message form (``\\x01``/``\\x00`` + topic).  A Pong's context is
+        truncated to 16 octets.  Error may be sent at any time; the others
+        only after the handshake.
+        """
+        if type(cmd) is Error:
+            body = error_body(cmd.reason)
+            if not self._can_send or self._transparent:
+                return encode_frame(COMMAND, body)
+            return encode_frame(*self.mechanism.encode(COMMAND, body))
+        self._check_send()
+        if type(cmd) is Subscribe or type(cmd) is Cancel:
+            prefix = b"\x01" if type(cmd) is Subscribe else b"\x00"
+            if self.peer_minor == 0:
+                return self.send_message([prefix + cmd.topic])
+            name = b"SUBSCRIBE" if type(cmd) is Subscribe else b"CANCEL"
+            body = command_body(name, bytes(cmd.topic))
+        elif type(cmd) is Ping:
+            if not 0 <= cmd.ttl <= 0xFFFF:
+                raise LocalProtocolError(f"PING TTL {cmd.ttl} out of range 0..65535")
+            body = ping_body(cmd.ttl, bytes(cmd.context))
+        elif type(cmd) is Pong:
+            body = pong_body(cmd.context)
+        elif type(cmd) is Join or type(cmd) is Leave:
+            if len(cmd.group) > 255:
+                raise LocalProtocolError("group names are at most 255 octets")
+            body = command_body(b"JOIN" if type(cmd) is Join else b"LEAVE", bytes(cmd.group))
+        else:
+            raise TypeError(f"not a ZMTP command: {cmd!r}")
+        if self._transparent:
+            return encode_frame(COMMAND, body)
+        return encode_frame(*self.mechanism.encode(COMMAND, body))

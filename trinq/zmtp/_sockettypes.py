@@ -1,0 +1,81 @@
+"""The ZMTP socket-type table and libzmq's peer compatibility rules.
+
+Theory of operation
+-------------------
+Socket types travel as ASCII names in the ``Socket-Type`` READY property.
+:data:`SOCKET_TYPES` maps each name to libzmq's numeric ``ZMQ_*`` value
+(all 21 types, draft types included).  :func:`is_compatible` encodes the
+pairs accepted by libzmq's ``mechanism_t::check_socket_type`` (interop facts
+§4); names are compared exactly, case-sensitively, as libzmq does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+__all__ = ["IDENTITY_SENDERS", "SOCKET_TYPES", "is_compatible"]
+
+SOCKET_TYPES: Mapping[str, int] = MappingProxyType(
+    {
+        "PAIR": 0,
+        "PUB": 1,
+        "SUB": 2,
+        "REQ": 3,
+        "REP": 4,
+        "DEALER": 5,
+        "ROUTER": 6,
+        "PULL": 7,
+        "PUSH": 8,
+        "XPUB": 9,
+        "XSUB": 10,
+        "STREAM": 11,
+        "SERVER": 12,
+        "CLIENT": 13,
+        "RADIO": 14,
+        "DISH": 15,
+        "GATHER": 16,
+        "SCATTER": 17,
+        "DGRAM": 18,
+        "PEER": 19,
+        "CHANNEL": 20,
+    }
+)
+
+#: Socket types whose READY carries an ``Identity`` property (libzmq
+#: ``mechanism_t::add_basic_properties``).
+IDENTITY_SENDERS: frozenset[str] = frozenset({"REQ", "DEALER", "ROUTER"})
+
+_COMPATIBLE: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "REQ": frozenset({"REP", "ROUTER"}),
+        "REP": frozenset({"REQ", "DEALER"}),
+        "DEALER": frozenset({"REP", "DEALER", "ROUTER"}),
+        "ROUTER": frozenset({"REQ", "DEALER", "ROUTER"}),
+        "PUB": frozenset({"SUB", "XSUB"}),
+        "XPUB": frozenset({"SUB", "XSUB"}),
+        "SUB": frozenset({"PUB", "XPUB"}),
+        "XSUB": frozenset({"PUB", "XPUB"}),
+        "PUSH": frozenset({"PULL"}),
+        "PULL": frozenset({"PUSH"}),
+        "PAIR": frozenset({"PAIR"}),
+        "CLIENT": frozenset({"SERVER"}),
+        "SERVER": frozenset({"CLIENT"}),
+        "RADIO": frozenset({"DISH"}),
+        "DISH": frozenset({"RADIO"}),
+        "SCATTER": frozenset({"GATHER"}),
+        "GATHER": frozenset({"SCATTER"}),
+        "PEER": frozenset({"PEER"}),
+        "CHANNEL": frozenset({"CHANNEL"}),
+        "DGRAM": frozenset({"DGRAM"}),
+    }
+)
+
+
+def is_compatible(ours: str, peer: str) -> bool:
+    """Return whether a socket of type *ours* accepts a peer of type *peer*.
+
+    Unknown names (and STREAM, which never speaks ZMTP) are compatible with
+    nothing.
+    """
+    return peer in _COMPATIBLE.get(ours, frozenset())
