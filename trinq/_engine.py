@@ -1,0 +1,421 @@
+"""One connection: handshake, then reader, writer and heartbeat tasks.
+
+Theory of operation
+-------------------
+An :class:`Engine` drives one :class:`trinq.zmtp.Connection` over one trio
+stream. It sends our greeting at once (never waiting for the peer's: libzmq
+sends its own greeting in pieces and would deadlock otherwise), runs the
+handshake under ``handshake_ivl``, attaches the connection to a
+:class:`~trinq._pipe.Pipe`, and then runs three tasks in its own nursery:
+
+reader
+    ``receive_some`` (64 KiB) -> ``Connection.receive_data`` -> every complete
+    event in the chunk. Messages go to the pipe's inbound channel with
+    ``send_nowait``; only when RCVHWM is full does the reader ``await`` (and so
+    stops reading: TCP pushes back on the peer). Waiting receivers are woken
+    once per chunk, not once per message.
+writer
+    waits for the first queued message, then drains *everything* queued (up to
+    a batch cap), encodes it into one buffer and makes one ``send_all``. It is
+    the only task that writes to the stream, and it is cancelled only when the
+    connection is torn down (``send_all`` is not cancellation-atomic).
+heartbeat
+    only with ``heartbeat_ivl`` > 0 or after the peer sent a PING with a TTL:
+    sends PINGs and enforces ``heartbeat_timeout`` / the peer's TTL.
+
+The first of these to finish decides the connection's :class:`Outcome`; the
+others are cancelled, the stream is closed, and the dialer (if any) decides
+whether to reconnect (libzmq's policy: yes after I/O errors and timeouts, no
+after a protocol error).
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import math
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from . import zmtp
+from ._monitor import Event
+from ._pipe import WAKE, Pipe
+
+if TYPE_CHECKING:
+    from ._socket import Socket
+
+__all__ = ["Engine", "Outcome"]
+
+#: Most messages one writer batch takes before it writes.
+WRITE_BATCH_MESSAGES = 4096
+#: Most payload bytes one writer batch takes before it writes.
+WRITE_BATCH_BYTES = 256 * 1024
+RECEIVE_SIZE = 65536
+
+
+class Outcome(enum.Enum):
+    """How a connection ended; the dialer reconnects unless it is PROTOCOL_ERROR."""
+
+    CLOSED = "closed"  # EOF, I/O error, or we closed it (linger done)
+    HANDSHAKE_TIMEOUT = "handshake timeout"
+    HEARTBEAT_TIMEOUT = "heartbeat timeout"
+    PROTOCOL_ERROR = "protocol error"
+    REFUSED = "refused"  # the pattern refused the peer (PAIR's second peer)
+
+
+class Engine:
+    """Drives one connection for ``socket``; see the module docstring."""
+
+    def __init__(
+        self,
+        socket: Socket,
+        stream: trio.abc.Stream,
+        endpoint: str,
+        pipe: Pipe | None,
+        peer_address: str = "",
+    ) -> None:
+        self.socket = socket
+        self.stream = stream
+        self.endpoint = endpoint
+        self.pipe = pipe
+        self.peer_address = peer_address
+        opts = socket._opts
+        self.conn = zmtp.Connection(
+            socket._pattern.socket_type,
+            identity=opts.routing_id,
+            maxmsgsize=opts.maxmsgsize,
+        )
+        self.commands: deque[Any] = deque()
+        self.outcome = Outcome.CLOSED
+        self.reason: str | None = None
+        self.handshake_done = False
+        self.writing = False
+        self._recv_chunks = 0
+        self._ttl_armed_at = 0
+        self._reading_blocked = False
+        self._nursery: trio.Nursery | None = None
+        self._hb_scope: trio.CancelScope | None = None
+        self._peer_ttl_deadline = math.inf
+
+    # --- public to the socket ------------------------------------------------------
+
+    def send_command(self, command: Any) -> None:
+        """Queue a ZMTP command for the writer (never blocks, bypasses the HWM)."""
+        self.commands.append(command)
+        pipe = self.pipe
+        if pipe is not None:
+            try:
+                pipe._out_send.send_nowait(WAKE)
+            except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
+                pass  # the writer is busy (or draining) and will see the command
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    async def run(self) -> Outcome:
+        """Run the connection to its end and return how it ended.
+
+        Never raises for connection-level problems (they become the outcome and a
+        monitor event); a cancellation closes the stream and propagates.
+        """
+        sock = self.socket
+        try:
+            events = await self._handshake()
+            if events is None:
+                return self.outcome
+            pipe = self._adopt_pipe()
+            if pipe is None:
+                return self.outcome
+            sock._emit(Event.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
+            try:
+                async with trio.open_nursery() as nursery:
+                    self._nursery = nursery
+                    nursery.start_soon(self._reader, events)
+                    nursery.start_soon(self._writer)
+                    if sock._opts.heartbeat_ivl > 0:
+                        nursery.start_soon(self._heartbeat)
+            finally:
+                self._nursery = None
+                self._release_pipe(pipe)
+                sock._emit(Event.DISCONNECTED, 0, self.endpoint, self.reason)
+            return self.outcome
+        finally:
+            with trio.CancelScope(shield=True):
+                await trio.aclose_forcefully(self.stream)
+
+    def _finish(self, outcome: Outcome, reason: str | None = None) -> None:
+        if self._nursery is not None and not self._nursery.cancel_scope.cancel_called:
+            self.outcome = outcome
+            self.reason = reason
+            self._nursery.cancel_scope.cancel()
+
+    async def _handshake(self) -> list[Any] | None:
+        """Greeting + mechanism handshake; returns the events that followed it."""
+        sock = self.socket
+        conn = self.conn
+        ivl = sock._opts.handshake_ivl
+        try:
+            with trio.fail_after(ivl / 1000 if ivl > 0 else math.inf):
+                await self.stream.send_all(conn.initiate())
+                while True:
+                    data = await self.stream.receive_some(RECEIVE_SIZE)
+                    conn.receive_data(data)
+                    events = conn.events()
+                    out = conn.data_to_send()
+                    if out:
+                        await self.stream.send_all(out)
+                    for i, ev in enumerate(events):
+                        if type(ev) is zmtp.HandshakeComplete:
+                            self.handshake_done = True
+                            self._handshake_event = ev
+                            return events[i + 1 :]
+                        if type(ev) is zmtp.ConnectionClosed:
+                            raise trio.BrokenResourceError("peer closed during the handshake")
+                    if not data:
+                        raise trio.BrokenResourceError("peer closed during the handshake")
+        except trio.TooSlowError:
+            self.outcome = Outcome.HANDSHAKE_TIMEOUT
+            sock._emit(
+                Event.HANDSHAKE_FAILED_NO_DETAIL,
+                errno.ETIMEDOUT,
+                self.endpoint,
+                f"handshake not done within handshake_ivl={ivl} ms",
+            )
+        except zmtp.ProtocolError as exc:
+            self.outcome = Outcome.PROTOCOL_ERROR
+            ev = (
+                Event.HANDSHAKE_FAILED_AUTH
+                if getattr(exc, "is_auth_failure", False)
+                else (Event.HANDSHAKE_FAILED_PROTOCOL)
+            )
+            code = getattr(exc, "zmtp_code", None) or errno.EPROTO
+            sock._emit(ev, code, self.endpoint, str(exc))
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            self.outcome = Outcome.CLOSED
+            sock._emit(Event.HANDSHAKE_FAILED_NO_DETAIL, _errno_of(exc), self.endpoint, str(exc))
+        return None
+
+    def _adopt_pipe(self) -> Pipe | None:
+        sock = self.socket
+        ev = self._handshake_event
+        pipe = self.pipe
+        fresh = pipe is None
+        if pipe is None:
+            pipe = sock._new_pipe(self.endpoint)
+        pipe.peer_socket_type = ev.peer_socket_type
+        pipe.peer_identity = ev.peer_identity
+        pipe.peer_properties = ev.peer_properties
+        pipe.peer_minor = ev.peer_minor
+        if fresh:
+            if not sock._pattern.accepts_pipe(pipe):
+                self.outcome = Outcome.REFUSED
+                sock._emit(Event.DISCONNECTED, 0, self.endpoint, "peer refused by the pattern")
+                return None
+            self.pipe = pipe
+            self._owns_pipe = True
+            sock._attach_pipe(pipe)
+        else:
+            self._owns_pipe = False
+        pipe.engine = self
+        sock._pattern.pipe_connected(pipe)
+        sock._notify_writable()
+        return pipe
+
+    def _release_pipe(self, pipe: Pipe) -> None:
+        sock = self.socket
+        if pipe.engine is self:
+            pipe.engine = None
+        sock._pattern.pipe_disconnected(pipe)
+        if self._owns_pipe or self.outcome is Outcome.PROTOCOL_ERROR:
+            sock._terminate_pipe(pipe)
+        sock._check_drained()
+
+    # --- tasks ---------------------------------------------------------------------
+
+    async def _reader(self, events: list[Any]) -> None:
+        sock = self.socket
+        pipe = self.pipe
+        assert pipe is not None
+        conn = self.conn
+        stream = self.stream
+        in_send = pipe._in_send
+        put = in_send.send_nowait
+        lot = sock._recv_lot
+        inbound = sock._pattern.accepts_inbound
+        Message = zmtp.Message
+        stats = sock._stats
+        try:
+            while True:
+                n = 0
+                for ev in events:
+                    if type(ev) is Message:
+                        n += 1
+                        if not inbound:
+                            continue
+                        try:
+                            put(ev.frames)
+                        except trio.WouldBlock:
+                            if lot:
+                                lot.unpark_all()
+                            self._reading_blocked = True
+                            await in_send.send(ev.frames)
+                            self._reading_blocked = False
+                    else:
+                        self._on_event(ev)
+                if n:
+                    stats[0] += n
+                    if lot:
+                        lot.unpark_all()
+                data = await stream.receive_some(RECEIVE_SIZE)
+                if not data:
+                    self._finish(Outcome.CLOSED, "peer closed the connection")
+                    return
+                stats[2] += len(data)
+                self._recv_chunks += 1
+                conn.receive_data(data)
+                events = conn.events()
+        except zmtp.ProtocolError as exc:
+            sock._emit(Event.HANDSHAKE_FAILED_PROTOCOL, _zmtp_code(exc), self.endpoint, str(exc))
+            self._finish(Outcome.PROTOCOL_ERROR, str(exc))
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            self._finish(Outcome.CLOSED, str(exc) or type(exc).__name__)
+
+    def _on_event(self, ev: Any) -> None:
+        t = type(ev)
+        if t is zmtp.Ping:
+            self.send_command(zmtp.Pong(ev.context[:16]))
+            if ev.ttl > 0:
+                self._peer_ttl_deadline = trio.current_time() + ev.ttl / 10
+                self._ttl_armed_at = self._recv_chunks
+                if self._hb_scope is not None:
+                    self._hb_scope.deadline = min(self._hb_scope.deadline, self._peer_ttl_deadline)
+                elif self._nursery is not None:
+                    self._nursery.start_soon(self._heartbeat)
+        elif t is zmtp.Pong:
+            pass
+        elif t is zmtp.ConnectionClosed:
+            self._finish(Outcome.CLOSED, "peer closed the connection")
+        else:
+            assert self.pipe is not None
+            self.socket._pattern.on_command(self.pipe, ev)
+
+    async def _writer(self) -> None:
+        sock = self.socket
+        pipe = self.pipe
+        assert pipe is not None
+        out = pipe._out_recv
+        receive = out.receive
+        receive_nowait = out.receive_nowait
+        conn = self.conn
+        encode = conn.send_messages
+        commands = self.commands
+        send_all = self.stream.send_all
+        stats = sock._stats
+        wake = WAKE
+        ended = False
+        try:
+            while not ended:
+                batch: list[list[bytes]] = []
+                nbytes = 0
+                if not commands:
+                    try:
+                        first = await receive()
+                    except trio.EndOfChannel:
+                        break
+                    if first is not wake:
+                        batch.append(first)
+                        for f in first:
+                            nbytes += len(f)
+                while len(batch) < WRITE_BATCH_MESSAGES and nbytes < WRITE_BATCH_BYTES:
+                    try:
+                        m = receive_nowait()
+                    except trio.WouldBlock:
+                        break
+                    except trio.EndOfChannel:
+                        ended = True
+                        break
+                    if m is wake:
+                        continue
+                    batch.append(m)
+                    for f in m:
+                        nbytes += len(f)
+                if commands:
+                    parts = [conn.send_command(c) for c in commands]
+                    commands.clear()
+                    if batch:
+                        parts.append(encode(batch))
+                    data = b"".join(parts)
+                elif batch:
+                    data = encode(batch)
+                else:
+                    continue
+                if sock._send_lot:
+                    sock._send_lot.unpark_all()
+                self.writing = True
+                await send_all(data)
+                self.writing = False
+                stats[1] += len(batch)
+                stats[3] += len(data)
+                if sock._closing:
+                    sock._check_drained()
+            # The pipe was terminated and everything queued has been written.
+            self._finish(Outcome.CLOSED, "socket closed")
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            self._finish(Outcome.CLOSED, str(exc) or type(exc).__name__)
+        finally:
+            self.writing = False
+
+    async def _heartbeat(self) -> None:
+        """PING every heartbeat_ivl; time out a silent peer (RFC 37 + libzmq rules)."""
+        if self._hb_scope is not None:
+            return
+        opts = self.socket._opts
+        ivl = opts.heartbeat_ivl / 1000 if opts.heartbeat_ivl > 0 else math.inf
+        timeout = opts.heartbeat_timeout / 1000 if opts.heartbeat_timeout >= 0 else ivl
+        # libzmq converts the TTL in 16-bit deciseconds: keep it <= 655 (facts §15).
+        ttl = min(opts.heartbeat_ttl // 100, 655)
+        now = trio.current_time()
+        next_ping = now + ivl
+        ping_deadline = math.inf
+        ping_sent_at = 0
+        while True:
+            wake_at = min(next_ping, ping_deadline, self._peer_ttl_deadline)
+            with trio.CancelScope(deadline=wake_at) as scope:
+                self._hb_scope = scope
+                await trio.sleep_forever()
+            self._hb_scope = None
+            now = trio.current_time()
+            alive = self._reading_blocked
+            if ping_deadline <= now:
+                if self._recv_chunks > ping_sent_at or alive:
+                    ping_deadline = math.inf
+                else:
+                    self._finish(Outcome.HEARTBEAT_TIMEOUT, "no traffic within heartbeat_timeout")
+                    return
+            if self._peer_ttl_deadline <= now:
+                if alive or self._recv_chunks > self._ttl_armed_at:
+                    # anything received since the PING that armed it disarms the TTL
+                    self._peer_ttl_deadline = math.inf
+                else:
+                    self._finish(Outcome.HEARTBEAT_TIMEOUT, "peer's heartbeat TTL expired")
+                    return
+            if next_ping <= now:
+                self.send_command(zmtp.Ping(ttl, b""))
+                ping_sent_at = self._recv_chunks
+                if ping_deadline == math.inf:
+                    ping_deadline = now + timeout
+                next_ping = now + ivl
+
+
+def _errno_of(exc: BaseException) -> int:
+    if isinstance(exc, OSError) and exc.errno:
+        return exc.errno
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, OSError) and cause.errno:
+        return cause.errno
+    return errno.ECONNRESET
+
+
+def _zmtp_code(exc: BaseException) -> int:
+    return getattr(exc, "zmtp_code", None) or errno.EPROTO

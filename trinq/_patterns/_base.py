@@ -1,0 +1,89 @@
+"""The pattern-strategy protocol and registry.
+
+A pattern is the small, synchronous object that gives a socket type its
+semantics (RFC 28-31, 29, ...). It never awaits: the socket calls
+``send_nowait``/``recv_nowait`` and, on ``trio.WouldBlock``, parks until a pipe
+event may have changed the answer. Patterns are composed from the routing pieces
+in :mod:`trinq._routing` (load balancer, fair queue, distributor, tries, routing
+table), the way libzmq composes ``lb_t``/``fq_t``/``dist_t``.
+
+Pipe lifecycle hooks, in order, for one pipe:
+
+``accepts_pipe(pipe)``
+    asked before a *bound* connection's pipe is attached (PAIR refuses a second peer).
+``attach(pipe)``
+    the pipe joins the socket (connect side: at ``connect()``; bind side: after
+    the handshake).
+``pipe_connected(pipe)`` / ``pipe_disconnected(pipe)``
+    a connection started/stopped feeding the pipe (for a connect-side pipe these
+    repeat on every reconnect; SUB replays subscriptions here).
+``detach(pipe)``
+    the pipe is gone for good. Inbound messages already queued are still
+    delivered: fair queues drop a pipe only when it reports ``EndOfChannel``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .._constants import ENOTSUP
+from .._errors import ZMQError
+
+if TYPE_CHECKING:
+    from .._options import Options
+    from .._pipe import Pipe
+
+__all__ = ["PATTERNS", "Pattern", "register_pattern"]
+
+Msg = list[bytes]
+
+
+class Pattern:
+    """Base class: every hook is a no-op and both directions are unsupported."""
+
+    #: ZMTP name of the socket type ("PUSH", ...).
+    socket_type: ClassVar[str] = ""
+    #: False for send-only types (PUSH, PUB): the engine drops data messages from
+    #: their peers instead of queueing them where nobody would read them.
+    accepts_inbound: ClassVar[bool] = True
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+
+    # --- pipe lifecycle --------------------------------------------------------
+    def accepts_pipe(self, pipe: Pipe) -> bool:
+        return True
+
+    def attach(self, pipe: Pipe) -> None:
+        pass
+
+    def detach(self, pipe: Pipe) -> None:
+        pass
+
+    def pipe_connected(self, pipe: Pipe) -> None:
+        pass
+
+    def pipe_disconnected(self, pipe: Pipe) -> None:
+        pass
+
+    def on_command(self, pipe: Pipe, command: Any) -> None:
+        """A post-handshake command other than PING/PONG (Subscribe, Join, ...)."""
+
+    # --- messages --------------------------------------------------------------
+    def send_nowait(self, msg: Msg) -> None:
+        raise ZMQError(ENOTSUP, f"{self.socket_type} sockets cannot send")
+
+    def recv_nowait(self) -> Msg:
+        raise ZMQError(ENOTSUP, f"{self.socket_type} sockets cannot receive")
+
+    def option_changed(self, name: str, value: Any) -> None:
+        """A socket option was set (patterns react to e.g. subscribe)."""
+
+
+PATTERNS: dict[str, type[Pattern]] = {}
+
+
+def register_pattern(cls: type[Pattern]) -> type[Pattern]:
+    """Class decorator: make ``cls`` the strategy for ``cls.socket_type``."""
+    PATTERNS[cls.socket_type] = cls
+    return cls

@@ -1,0 +1,96 @@
+"""PAIR (RFC 31), PUSH and PULL (RFC 30)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import trio
+
+from .._routing import FairQueue, LoadBalancer
+from ._base import Pattern, register_pattern
+
+if TYPE_CHECKING:
+    from .._options import Options
+    from .._pipe import Pipe
+
+__all__ = ["Pair", "Pull", "Push"]
+
+Msg = list[bytes]
+
+
+@register_pattern
+class Push(Pattern):
+    """Round-robin to available peers; block when none (RFC 30)."""
+
+    socket_type = "PUSH"
+    accepts_inbound = False
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self._lb = LoadBalancer()
+
+    def attach(self, pipe: Pipe) -> None:
+        self._lb.attach(pipe)
+
+    def detach(self, pipe: Pipe) -> None:
+        self._lb.detach(pipe)
+
+    def send_nowait(self, msg: Msg) -> None:
+        self._lb.send_nowait(msg)
+
+
+@register_pattern
+class Pull(Pattern):
+    """Fair-queue from every peer (RFC 30)."""
+
+    socket_type = "PULL"
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self._fq = FairQueue()
+
+    def attach(self, pipe: Pipe) -> None:
+        self._fq.attach(pipe)
+
+    def recv_nowait(self) -> Msg:
+        return self._fq.recv_nowait()
+
+
+@register_pattern
+class Pair(Pattern):
+    """Exclusive pair: at most one peer at a time (RFC 31).
+
+    A second peer's connection is refused while the first one's pipe is alive,
+    as libzmq does.
+    """
+
+    socket_type = "PAIR"
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self._pipe: Pipe | None = None
+        self._fq = FairQueue()
+
+    def accepts_pipe(self, pipe: Pipe) -> bool:
+        return self._pipe is None or self._pipe is pipe
+
+    def attach(self, pipe: Pipe) -> None:
+        self._pipe = pipe
+        self._fq.attach(pipe)
+
+    def detach(self, pipe: Pipe) -> None:
+        if self._pipe is pipe:
+            self._pipe = None
+
+    def send_nowait(self, msg: Msg) -> None:
+        pipe = self._pipe
+        if pipe is None:
+            raise trio.WouldBlock
+        try:
+            pipe.send_nowait(msg)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            self._pipe = None
+            raise trio.WouldBlock from None
+
+    def recv_nowait(self) -> Msg:
+        return self._fq.recv_nowait()

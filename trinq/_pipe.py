@@ -1,0 +1,179 @@
+"""Pipes: the per-peer bounded queues between a socket and one connection.
+
+A :class:`Pipe` holds two trio memory channels, each item one *whole* multipart
+message (``list[bytes]``), so a message is queued or not, never half:
+
+* ``out``: socket -> writer task, capacity SNDHWM (0 = unbounded);
+* ``in``: reader task -> socket, capacity RCVHWM (0 = unbounded).
+
+The socket side only ever uses the ``*_nowait`` operations (through the routing
+pieces in :mod:`trinq._routing`) and waits on the socket's parking lots; the
+connection's reader and writer tasks use the blocking forms, which is where
+back-pressure reaches TCP.
+
+For speed, ``send_nowait`` and ``recv_nowait`` are the memory channels' own bound
+methods stored on the pipe: routing a message costs no extra Python call.
+
+A connect-side pipe is created by ``connect()`` and outlives reconnects: each new
+connection's engine attaches to it, so messages queued while the peer was away
+are sent once it is back. A bind-side pipe lives exactly as long as its
+connection. When a pipe is terminated its ``in`` channel is closed, so messages
+that already arrived are still delivered (the fair queue sees ``EndOfChannel``
+only after draining them), and its ``out`` side refuses new messages.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+
+__all__ = ["Pipe", "PipeStatistics"]
+
+Msg = list[bytes]
+
+
+class _Wake:
+    """Sentinel queued on ``out`` to wake the writer for a command."""
+
+    __slots__ = ()
+
+
+WAKE: Any = _Wake()
+
+
+class PipeStatistics:
+    """A snapshot of one pipe (see :meth:`trinq.Socket.statistics`)."""
+
+    __slots__ = ("connected", "endpoint", "inbound_queued", "outbound_queued", "routing_id")
+
+    def __init__(
+        self,
+        endpoint: str,
+        routing_id: bytes,
+        connected: bool,
+        outbound_queued: int,
+        inbound_queued: int,
+    ) -> None:
+        self.endpoint = endpoint
+        self.routing_id = routing_id
+        self.connected = connected
+        self.outbound_queued = outbound_queued
+        self.inbound_queued = inbound_queued
+
+    def __repr__(self) -> str:
+        return (
+            f"PipeStatistics(endpoint={self.endpoint!r}, routing_id={self.routing_id!r}, "
+            f"connected={self.connected}, outbound_queued={self.outbound_queued}, "
+            f"inbound_queued={self.inbound_queued})"
+        )
+
+
+class Pipe:
+    """One peer's queues; see the module docstring."""
+
+    __slots__ = (
+        "_in_recv",
+        "_in_send",
+        "_out_recv",
+        "_out_send",
+        "commands",
+        "endpoint",
+        "engine",
+        "peer_identity",
+        "peer_minor",
+        "peer_properties",
+        "peer_socket_type",
+        "recv_nowait",
+        "routing_id",
+        "send_nowait",
+        "state",
+        "terminated",
+    )
+
+    def __init__(self, sndhwm: int, rcvhwm: int, endpoint: str = "") -> None:
+        out_send, out_recv = trio.open_memory_channel[Msg](sndhwm if sndhwm > 0 else math.inf)
+        in_send, in_recv = trio.open_memory_channel[Msg](rcvhwm if rcvhwm > 0 else math.inf)
+        self._out_send = out_send
+        self._out_recv = out_recv
+        self._in_send = in_send
+        self._in_recv = in_recv
+        #: Enqueue a whole message for the peer; raises trio.WouldBlock at SNDHWM.
+        self.send_nowait = out_send.send_nowait
+        #: Take one whole message from the peer; trio.WouldBlock when empty,
+        #: trio.EndOfChannel once terminated and drained.
+        self.recv_nowait = in_recv.receive_nowait
+        #: Commands (subscriptions, JOIN/LEAVE) for the writer; never subject to HWM.
+        self.commands: deque[Any] = deque()
+        self.endpoint = endpoint
+        self.engine: Engine | None = None
+        self.routing_id = b""
+        self.peer_identity = b""
+        self.peer_socket_type = ""
+        self.peer_properties: dict[str, bytes] = {}
+        self.peer_minor = 1
+        self.terminated = False
+        #: Free for the pattern's per-pipe bookkeeping.
+        self.state: Any = None
+
+    def __repr__(self) -> str:
+        return f"<Pipe {self.endpoint or '?'} id={self.routing_id!r}>"
+
+    # --- socket side -------------------------------------------------------------
+
+    def writable(self) -> bool:
+        """Whether one more message fits under SNDHWM."""
+        st = self._out_send.statistics()
+        return not self.terminated and st.current_buffer_used < st.max_buffer_size
+
+    def send_command(self, command: Any) -> None:
+        """Queue a command (Subscribe, Cancel, Join, Leave) for the current connection.
+
+        Commands bypass the HWM. While no connection is attached they are dropped:
+        patterns replay their state (e.g. every subscription) on each new connection.
+        """
+        if self.engine is None or self.terminated:
+            return
+        self.commands.append(command)
+        try:
+            self._out_send.send_nowait(WAKE)
+        except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
+            pass  # a full queue means the writer is busy and will see the command
+
+    def outbound_queued(self) -> int:
+        return self._out_send.statistics().current_buffer_used
+
+    def inbound_queued(self) -> int:
+        return self._in_send.statistics().current_buffer_used
+
+    def statistics(self) -> PipeStatistics:
+        return PipeStatistics(
+            endpoint=self.endpoint,
+            routing_id=self.routing_id,
+            connected=self.engine is not None,
+            outbound_queued=self.outbound_queued(),
+            inbound_queued=self.inbound_queued(),
+        )
+
+    def terminate(self) -> None:
+        """End the pipe: refuse new outbound messages, let inbound ones drain."""
+        if self.terminated:
+            return
+        self.terminated = True
+        self._out_send.close()
+        self._in_send.close()
+
+    def drop_outbound(self) -> int:
+        """Discard every queued outbound message (used when closing); returns how many."""
+        n = 0
+        while True:
+            try:
+                self._out_recv.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                return n
+            n += 1

@@ -1,0 +1,692 @@
+"""The generic trio socket that every pattern plugs into.
+
+Theory of operation
+-------------------
+A :class:`Socket` owns a nursery (started inside its :class:`~trinq.Context`'s
+nursery) holding one task per bound endpoint (acceptor) and per connected
+endpoint (dialer); each connection's engine runs under one of those. The
+socket-type semantics live in a small synchronous *pattern* object
+(:mod:`trinq._patterns`) that routes whole messages over per-peer
+:class:`~trinq._pipe.Pipe` queues.
+
+Sending and receiving: the cost model
+-------------------------------------
+A trio scheduler pass costs several microseconds, several times what libzmq
+spends per message. ``send``/``recv`` therefore do *not* yield to the scheduler
+on every call. The exact guarantee (documented for users in docs/design.md):
+
+* every ``send*``/``recv*`` call first checks for cancellation: if the
+  enclosing scope is cancelled (or its deadline has passed) it raises
+  :class:`trio.Cancelled` without moving anything;
+* a call that can complete at once (room under SNDHWM / a message queued) does
+  so, and yields to the scheduler at least once every :data:`YIELD_EVERY` such
+  calls, so a tight send or receive loop cannot starve other tasks (or its own
+  socket's I/O tasks) for more than that many messages;
+* a call that cannot complete waits properly (parks) until it can, and a
+  cancellation while waiting moves nothing.
+
+Either way each call is atomic with respect to cancellation, like a trio memory
+channel: the whole message moves, or nothing does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import trio
+from trio.lowlevel import ParkingLot, cancel_shielded_checkpoint, checkpoint_if_cancelled
+
+from . import _constants as C
+from ._acceptor import serve_endpoint
+from ._dialer import dial_loop
+from ._errors import Again, ZMQError
+from ._monitor import Event, Monitor, MonitorEvent
+from ._options import OPTIONS, Options, lookup
+from ._patterns import PATTERNS
+from ._pipe import Pipe, PipeStatistics
+from ._transports import split_endpoint, transport_for
+
+if TYPE_CHECKING:
+    from ._context import Context
+
+__all__ = ["YIELD_EVERY", "Socket", "SocketStatistics"]
+
+#: A ``send``/``recv`` that completes without waiting yields to the scheduler
+#: once every this many calls (see the module docstring).
+YIELD_EVERY = 64
+
+Msg = list[bytes]
+
+_BUFFER_TYPES = (bytes, bytearray, memoryview)
+
+
+def _as_bytes(data: Any) -> bytes:
+    if type(data) is bytes:
+        return data
+    if isinstance(data, str):
+        raise TypeError("str is not a message frame: encode it, or use send_string()")
+    try:
+        return bytes(memoryview(data))
+    except TypeError:
+        raise TypeError(
+            f"a message frame must be bytes-like (bytes, bytearray, memoryview), "
+            f"not {type(data).__name__}"
+        ) from None
+
+
+@attrs.frozen
+class SocketStatistics:
+    """A snapshot from :meth:`Socket.statistics` (trio ``statistics()`` style).
+
+    Attributes:
+      socket_type: the socket's type name.
+      peers: number of pipes (connected peers, plus connect-side pipes waiting for
+        their peer).
+      pipes: one :class:`PipeStatistics` per pipe (queued messages each way).
+      messages_in, messages_out: whole messages received from / written to peers.
+      bytes_in, bytes_out: bytes read from / written to the transports.
+      endpoints: the bound and connected endpoints.
+    """
+
+    socket_type: str
+    peers: int
+    pipes: tuple[PipeStatistics, ...]
+    messages_in: int
+    messages_out: int
+    bytes_in: int
+    bytes_out: int
+    endpoints: tuple[str, ...]
+
+
+class Socket(trio.abc.AsyncResource):
+    """A ZeroMQ socket for trio. Create it with :meth:`trinq.Context.socket`.
+
+    Use it as an async context manager (``async with ctx.socket(trinq.PUSH) as s``),
+    or call :meth:`aclose` / :meth:`close`. Options can be given to
+    ``ctx.socket(type, **options)``, set as attributes (``s.sndhwm = 10``) or with
+    :meth:`setsockopt`; all three are equivalent and use libzmq's names and units.
+    """
+
+    if TYPE_CHECKING:  # the option properties are generated from the option table
+        sndhwm: int
+        rcvhwm: int
+        linger: int
+        sndtimeo: int
+        rcvtimeo: int
+        maxmsgsize: int
+        immediate: bool
+        routing_id: bytes
+        identity: bytes
+        connect_routing_id: bytes
+        reconnect_ivl: int
+        reconnect_ivl_max: int
+        handshake_ivl: int
+        heartbeat_ivl: int
+        heartbeat_ttl: int
+        heartbeat_timeout: int
+        router_mandatory: bool
+        router_handover: bool
+        probe_router: bool
+        req_correlate: bool
+        req_relaxed: bool
+        xpub_verbose: bool
+        xpub_verboser: bool
+        xpub_manual: bool
+        xpub_nodrop: bool
+        xpub_welcome_msg: bytes
+        conflate: bool
+        invert_matching: bool
+        rcvmore: bool
+        events: int
+        type: int
+
+        def __getattr__(self, name: str) -> Any: ...
+
+    def __init__(self, context: Context, socket_type: int, **options: Any) -> None:
+        self.socket_type = C.SocketType(socket_type)
+        name = self.socket_type.name
+        if name not in PATTERNS:
+            raise ZMQError(C.EINVAL, f"socket type {name} is not implemented yet")
+        self.context = context
+        self._opts = Options()
+        self._opts.type = int(self.socket_type)
+        self._pattern = PATTERNS[name](self._opts)
+        for key, value in options.items():
+            self.setsockopt(key, value)
+        self._send_lot = ParkingLot()
+        self._recv_lot = ParkingLot()
+        self._send_budget = YIELD_EVERY
+        self._recv_budget = YIELD_EVERY
+        self._partial_send: list[bytes] = []
+        self._partial_recv: deque[bytes] = deque()
+        self._pipes: set[Pipe] = set()
+        self._monitors: list[Monitor] = []
+        self._stats = [0, 0, 0, 0]  # messages in, messages out, bytes in, bytes out
+        self._conn_counter = 0
+        self._bound: dict[str, trio.CancelScope] = {}
+        self._connected: dict[str, list[trio.CancelScope]] = {}
+        self._nursery: trio.Nursery | None = None
+        self._pending: list[tuple[Any, tuple[Any, ...]]] = []
+        self._started = trio.Event()
+        self._finished = trio.Event()
+        self._drained = trio.Event()
+        self._closing = False
+        self._closed = False
+        self._opts.last_endpoint = ""
+        context._start_socket(self)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<trinq.Socket {self.socket_type.name} {state} at {id(self):#x}>"
+
+    # --- the socket's own task ---------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                for fn, args in self._pending:
+                    nursery.start_soon(fn, *args)
+                self._pending.clear()
+                self._started.set()
+                await trio.sleep_forever()
+        finally:
+            self._nursery = None
+            self._closed = True
+            self._closing = True
+            for pipe in list(self._pipes):
+                self._terminate_pipe(pipe)
+            self._wake_all()
+            for mon in self._monitors:
+                mon.emit(MonitorEvent(Event.MONITOR_STOPPED, 0, ""))
+                mon.close()
+            self._finished.set()
+
+    def _spawn(self, fn: Any, *args: Any) -> None:
+        if self._nursery is not None:
+            self._nursery.start_soon(fn, *args)
+        else:
+            self._pending.append((fn, args))
+
+    async def __aenter__(self) -> Socket:
+        await self._started.wait()
+        return self
+
+    # --- options -----------------------------------------------------------------
+
+    def setsockopt(self, option: int | str, value: Any) -> None:
+        """Set an option by libzmq number (``trinq.SNDHWM``) or name (``"sndhwm"``).
+
+        Raises ``ZMQError(EINVAL)`` naming the option for an unknown option or a bad
+        value. ``SUBSCRIBE``/``UNSUBSCRIBE`` are forwarded to :meth:`subscribe`.
+        """
+        spec = lookup(option)
+        if spec.name == "subscribe":
+            self.subscribe(value)
+            return
+        if spec.name == "unsubscribe":
+            self.unsubscribe(value)
+            return
+        stored = self._opts.set(spec.name, value)
+        self._pattern.option_changed(spec.name, stored)
+
+    def getsockopt(self, option: int | str) -> Any:
+        """Read an option by libzmq number or name."""
+        spec = lookup(option)
+        if spec.name == "events":
+            return self._poll_events()
+        if spec.name == "rcvmore":
+            return int(bool(self._partial_recv))
+        return self._opts.get(spec.name)
+
+    set = setsockopt
+    get = getsockopt
+
+    def _poll_events(self) -> int:
+        ev = 0
+        if self._partial_recv or self._pattern_can(recv=True):
+            ev |= C.POLLIN
+        if self._pattern_can(recv=False):
+            ev |= C.POLLOUT
+        return ev
+
+    def _pattern_can(self, *, recv: bool) -> bool:
+        if recv:
+            return any(p.inbound_queued() for p in self._pipes)
+        return any(p.writable() for p in self._pipes)
+
+    def subscribe(self, topic: bytes | str) -> None:
+        """Subscribe to messages starting with ``topic`` (SUB/XSUB; XPUB with xpub_manual)."""
+        self._pattern_topic("subscribe", topic)
+
+    def unsubscribe(self, topic: bytes | str) -> None:
+        """Remove one earlier subscription to ``topic``."""
+        self._pattern_topic("unsubscribe", topic)
+
+    def _pattern_topic(self, op: str, topic: bytes | str) -> None:
+        if isinstance(topic, str):
+            topic = topic.encode()
+        fn = getattr(self._pattern, op, None)
+        if fn is None:
+            raise ZMQError(C.EINVAL, f"{self.socket_type.name} sockets do not take {op}()")
+        fn(_as_bytes(topic))
+
+    # --- endpoints ---------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closing:
+            raise ZMQError(C.ENOTSOCK, "socket is closed")
+
+    async def bind(self, endpoint: str) -> str:
+        """Listen on ``endpoint``; return the resolved endpoint.
+
+        ``tcp://127.0.0.1:*`` (or port 0) picks a free port; the returned string
+        (also in :attr:`last_endpoint`) names it. Returns once the socket accepts
+        connections. Cancellation: if cancelled, nothing stays bound.
+        """
+        self._check_open()
+        scheme, address = split_endpoint(endpoint)
+        transport = transport_for(scheme)
+        await self._started.wait()
+        listeners, resolved = await transport.listen(address, self._opts)
+        if resolved in self._bound:
+            for listener in listeners:
+                await trio.aclose_forcefully(listener)
+            raise ZMQError(C.EADDRINUSE, f"already bound to {resolved}")
+        scope = trio.CancelScope()
+        self._bound[resolved] = scope
+        assert self._nursery is not None
+        try:
+            await self._nursery.start(serve_endpoint, self, resolved, transport, listeners, scope)
+        except BaseException:
+            self._bound.pop(resolved, None)
+            raise
+        self._opts.last_endpoint = resolved
+        return resolved
+
+    async def unbind(self, endpoint: str) -> None:
+        """Stop listening on ``endpoint`` (as returned by :meth:`bind`) and close the
+        connections accepted through it. Cancellation: the unbind is already done
+        when this yields; a cancel only skips the wait for the listener to close."""
+        self._check_open()
+        scope = self._bound.pop(endpoint, None)
+        if scope is None:
+            raise ZMQError(C.ENOENT, f"not bound to {endpoint}")
+        scope.cancel()
+        await trio.lowlevel.checkpoint()
+
+    def connect(self, endpoint: str) -> None:
+        """Connect to ``endpoint`` in the background (sync, as in libzmq).
+
+        Dialing, the handshake and reconnects run in the socket's nursery. Unless
+        ``immediate`` is set, a pipe for the peer exists at once, so messages can be
+        queued (up to SNDHWM) before the peer is reachable.
+        """
+        self._check_open()
+        scheme, address = split_endpoint(endpoint)
+        transport = transport_for(scheme)
+        transport.check_connect_address(address)
+        pipe = None
+        if not self._opts.immediate:
+            pipe = self._new_pipe(endpoint)
+            self._attach_pipe(pipe)
+        scope = trio.CancelScope()
+        self._connected.setdefault(endpoint, []).append(scope)
+        self._spawn(dial_loop, self, endpoint, transport, address, pipe, scope)
+        self._opts.last_endpoint = endpoint
+
+    def disconnect(self, endpoint: str) -> None:
+        """Stop connecting to ``endpoint`` and close its connection (sync)."""
+        self._check_open()
+        scopes = self._connected.pop(endpoint, None)
+        if not scopes:
+            raise ZMQError(C.ENOENT, f"not connected to {endpoint}")
+        for scope in scopes:
+            scope.cancel()
+
+    def _dialer_ended(self, endpoint: str, scope: trio.CancelScope) -> None:
+        scopes = self._connected.get(endpoint)
+        if scopes and scope in scopes:
+            scopes.remove(scope)
+            if not scopes:
+                del self._connected[endpoint]
+
+    # --- pipes (called by engines and dialers) ------------------------------------
+
+    def _new_pipe(self, endpoint: str) -> Pipe:
+        return Pipe(self._opts.sndhwm, self._opts.rcvhwm, endpoint)
+
+    def _attach_pipe(self, pipe: Pipe) -> None:
+        self._pipes.add(pipe)
+        self._pattern.attach(pipe)
+        self._wake_all()
+
+    def _terminate_pipe(self, pipe: Pipe) -> None:
+        if pipe in self._pipes:
+            self._pipes.discard(pipe)
+            self._pattern.detach(pipe)
+        pipe.terminate()
+        self._wake_all()
+
+    def _notify_writable(self) -> None:
+        if self._send_lot:
+            self._send_lot.unpark_all()
+
+    def _wake_all(self) -> None:
+        if self._send_lot:
+            self._send_lot.unpark_all()
+        if self._recv_lot:
+            self._recv_lot.unpark_all()
+
+    def _next_connection_id(self) -> int:
+        self._conn_counter += 1
+        return self._conn_counter
+
+    def _emit(self, event: Event, value: int, endpoint: str, reason: str | None = None) -> None:
+        if self._monitors:
+            ev = MonitorEvent(event, value, endpoint, reason)
+            for mon in self._monitors:
+                mon.emit(ev)
+
+    # --- sending -----------------------------------------------------------------
+
+    async def send(self, data: Any, flags: int = 0) -> None:
+        """Send one frame; with ``flags=trinq.SNDMORE`` more frames of the same
+        message follow (the message goes out with the last frame).
+
+        ``data`` is bytes-like (bytes, bytearray, memoryview); ``str`` is a
+        ``TypeError`` (use :meth:`send_string`). With ``flags=trinq.DONTWAIT`` a
+        send that would wait raises :class:`trinq.Again` instead.
+
+        Cancellation: atomic, like a trio memory channel -- if ``Cancelled`` is
+        raised the message was not queued; otherwise it was queued whole.
+        """
+        if type(data) is not bytes:
+            data = _as_bytes(data)
+        if flags & C.SNDMORE:
+            await checkpoint_if_cancelled()
+            self._check_open()
+            self._partial_send.append(data)
+            return
+        if self._partial_send:
+            frames = self._partial_send
+            frames.append(data)
+            try:
+                await self._send_message(frames, flags)
+            except BaseException:
+                frames.pop()
+                raise
+            self._partial_send = []
+            return
+        await self._send_message([data], flags)
+
+    async def send_multipart(self, msg_parts: Sequence[Any], flags: int = 0) -> None:
+        """Send a whole multipart message (a sequence of bytes-like frames).
+
+        Cancellation: atomic -- all frames are queued, or none.
+        """
+        frames = [p if type(p) is bytes else _as_bytes(p) for p in msg_parts]
+        if not frames:
+            raise ZMQError(C.EINVAL, "a message needs at least one frame")
+        await self._send_message(frames, flags & ~C.SNDMORE)
+
+    async def send_string(self, s: str, flags: int = 0, encoding: str = "utf-8") -> None:
+        """Send ``s`` encoded (UTF-8 by default). Cancellation: as :meth:`send`."""
+        if not isinstance(s, str):
+            raise TypeError(f"send_string() takes str, not {type(s).__name__}")
+        await self.send(s.encode(encoding), flags)
+
+    async def send_json(self, obj: Any, flags: int = 0, **kwargs: Any) -> None:
+        """Send ``obj`` as a JSON text frame. Cancellation: as :meth:`send`."""
+        await self.send(json.dumps(obj, **kwargs).encode("utf-8"), flags)
+
+    async def send_pyobj(
+        self, obj: Any, flags: int = 0, protocol: int = pickle.DEFAULT_PROTOCOL
+    ) -> None:
+        """Send ``obj`` pickled. Cancellation: as :meth:`send`."""
+        await self.send(pickle.dumps(obj, protocol), flags)
+
+    async def _send_message(self, frames: Msg, flags: int) -> None:
+        await checkpoint_if_cancelled()
+        if self._closing:
+            raise ZMQError(C.ENOTSOCK, "socket is closed")
+        try:
+            self._pattern.send_nowait(frames)
+        except trio.WouldBlock:
+            if flags & C.DONTWAIT:
+                raise Again() from None
+            await self._send_wait(frames)
+            return
+        budget = self._send_budget - 1
+        if budget:
+            self._send_budget = budget
+        else:
+            self._send_budget = YIELD_EVERY
+            await cancel_shielded_checkpoint()
+
+    async def _send_wait(self, frames: Msg) -> None:
+        timeo = self._opts.sndtimeo
+        with trio.move_on_after(timeo / 1000 if timeo >= 0 else math.inf) as scope:
+            while True:
+                await self._send_lot.park()
+                if self._closing:
+                    raise ZMQError(C.ENOTSOCK, "socket is closed")
+                try:
+                    self._pattern.send_nowait(frames)
+                except trio.WouldBlock:
+                    continue
+                self._send_budget = YIELD_EVERY
+                return
+        if scope.cancelled_caught:
+            raise Again("send timed out (sndtimeo)")
+
+    # --- receiving ---------------------------------------------------------------
+
+    async def recv_multipart(self, flags: int = 0) -> list[bytes]:
+        """Receive one whole message as a list of frames.
+
+        With ``flags=trinq.DONTWAIT`` raises :class:`trinq.Again` if none is queued.
+        Cancellation: atomic -- if ``Cancelled`` is raised no message was taken.
+        """
+        await checkpoint_if_cancelled()
+        if self._partial_recv:
+            rest = list(self._partial_recv)
+            self._partial_recv.clear()
+            return rest
+        try:
+            msg = self._pattern.recv_nowait()
+        except trio.WouldBlock:
+            if flags & C.DONTWAIT:
+                if self._closing:
+                    raise ZMQError(C.ENOTSOCK, "socket is closed") from None
+                raise Again() from None
+            return await self._recv_wait()
+        budget = self._recv_budget - 1
+        if budget:
+            self._recv_budget = budget
+        else:
+            self._recv_budget = YIELD_EVERY
+            await cancel_shielded_checkpoint()
+        return msg
+
+    async def recv(self, flags: int = 0) -> bytes:
+        """Receive one frame. For a multipart message, later calls return the next
+        frames and :attr:`rcvmore` tells whether more follow.
+
+        Cancellation: atomic, as :meth:`recv_multipart`.
+        """
+        if self._partial_recv:
+            await checkpoint_if_cancelled()
+            return self._partial_recv.popleft()
+        msg = await self.recv_multipart(flags)
+        if len(msg) > 1:
+            self._partial_recv.extend(msg[1:])
+        return msg[0]
+
+    async def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
+        """Receive a frame and decode it. Cancellation: as :meth:`recv`."""
+        return (await self.recv(flags)).decode(encoding)
+
+    async def recv_json(self, flags: int = 0, **kwargs: Any) -> Any:
+        """Receive a frame and parse it as JSON. Cancellation: as :meth:`recv`."""
+        return json.loads(await self.recv(flags), **kwargs)
+
+    async def recv_pyobj(self, flags: int = 0) -> Any:
+        """Receive a frame and unpickle it (trusted peers only!). Cancellation: as :meth:`recv`."""
+        return pickle.loads(await self.recv(flags))
+
+    async def _recv_wait(self) -> Msg:
+        timeo = self._opts.rcvtimeo
+        with trio.move_on_after(timeo / 1000 if timeo >= 0 else math.inf) as scope:
+            while True:
+                if self._closing:
+                    raise ZMQError(C.ENOTSOCK, "socket is closed")
+                await self._recv_lot.park()
+                try:
+                    msg = self._pattern.recv_nowait()
+                except trio.WouldBlock:
+                    continue
+                self._recv_budget = YIELD_EVERY
+                return msg
+        assert scope.cancelled_caught
+        raise Again("receive timed out (rcvtimeo)")
+
+    def __aiter__(self) -> AsyncIterator[list[bytes]]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[list[bytes]]:
+        while True:
+            try:
+                yield await self.recv_multipart()
+            except ZMQError as exc:
+                if exc.errno == C.ENOTSOCK:
+                    return
+                raise
+
+    # --- monitoring / statistics -------------------------------------------------
+
+    def monitor(self, events: Event | int = Event.ALL, capacity: int = 1000) -> Monitor:
+        """Return a :class:`trinq.Monitor`: an async iterator of this socket's
+        :class:`trinq.MonitorEvent`\\ s (libzmq's names and numbers), filtered by the
+        ``events`` mask. It never slows the socket down: if it falls ``capacity``
+        events behind, further events are dropped (and counted in ``.dropped``).
+        """
+        mon = Monitor(events, capacity)
+        self._monitors.append(mon)
+        return mon
+
+    def statistics(self) -> SocketStatistics:
+        """A frozen snapshot of peers, queues and traffic counters."""
+        pipes = tuple(p.statistics() for p in self._pipes)
+        return SocketStatistics(
+            socket_type=self.socket_type.name,
+            peers=len(pipes),
+            pipes=pipes,
+            messages_in=self._stats[0],
+            messages_out=self._stats[1],
+            bytes_in=self._stats[2],
+            bytes_out=self._stats[3],
+            endpoints=(*self._bound, *self._connected),
+        )
+
+    # --- closing -----------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` or :meth:`aclose` was called."""
+        return self._closing
+
+    def _outbound_pending(self) -> bool:
+        for pipe in self._pipes_for_linger:
+            if pipe.outbound_queued():
+                return True
+            engine = pipe.engine
+            if engine is not None and engine.writing:
+                return True
+        return False
+
+    def _check_drained(self) -> None:
+        if self._closing and not self._outbound_pending():
+            self._drained.set()
+
+    async def aclose(self) -> None:
+        """Close the socket, honouring ``linger``, and wait until it is closed.
+
+        Queued outbound messages get up to ``linger`` ms (-1 = forever, libzmq's
+        default; 0 = drop them at once) to be written; then every connection and
+        listener is closed. Cancellation: if cancelled while lingering, the
+        socket is closed at once (remaining messages are dropped) and the
+        cancellation propagates; the socket is always closed afterwards.
+        """
+        if not self._closing:
+            self._begin_close()
+            try:
+                linger = self._opts.linger
+                if linger != 0 and self._outbound_pending():
+                    with trio.move_on_after(linger / 1000 if linger > 0 else math.inf):
+                        await self._drained.wait()
+            finally:
+                self._cancel_everything()
+        with trio.CancelScope(shield=True):
+            await self._finished.wait()
+
+    def close(self, linger: int | None = None) -> None:
+        """Close without waiting (pyzmq parity). ``linger`` (ms) overrides the option.
+
+        Pending messages are written in the background for up to ``linger`` ms.
+        """
+        if self._closing:
+            return
+        if linger is not None:
+            self._opts.set("linger", linger)
+        self.context._spawn_system(self.aclose)
+
+    def _begin_close(self) -> None:
+        self._closing = True
+        self._pipes_for_linger = list(self._pipes)
+        for scope in self._bound.values():
+            scope.cancel()
+        self._bound.clear()
+        # Refuse new messages; writers drain what is queued, then end.
+        for pipe in list(self._pipes):
+            self._pattern.detach(pipe)
+            pipe.terminate()
+        self._wake_all()
+        self._check_drained()
+
+    def _cancel_everything(self) -> None:
+        for scopes in self._connected.values():
+            for scope in scopes:
+                scope.cancel()
+        self._connected.clear()
+        if self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
+        elif not self._started.is_set():
+            # never started: nothing to cancel
+            self._pending.clear()
+        self.context._forget_socket(self)
+
+
+def _make_option_property(name: str) -> property:
+    def fget(self: Socket) -> Any:
+        return self.getsockopt(name)
+
+    def fset(self: Socket, value: Any) -> None:
+        self.setsockopt(name, value)
+
+    return property(fget, fset, doc=OPTIONS[name].doc)
+
+
+for _name, _spec in OPTIONS.items():
+    if _name not in ("type",):
+        setattr(Socket, _name, _make_option_property(_name))
+    for _alias in _spec.aliases:
+        setattr(Socket, _alias, _make_option_property(_name))
+Socket.type = property(lambda self: self.socket_type, doc="The socket type (trinq.SocketType).")  # type: ignore[assignment]
+del _name, _spec, _alias
