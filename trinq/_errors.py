@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ._constants import EAGAIN, EFSM, EMTHREAD, ENOCOMPATPROTO, ETERM
+from ._constants import EAGAIN, EFSM, EHOSTUNREACH, EMTHREAD, ENOCOMPATPROTO, ETERM
 
 __all__ = [
     "Again",
@@ -34,14 +34,16 @@ _LIBZMQ_MESSAGES: dict[int, str] = {
     ENOCOMPATPROTO: "The protocol is not compatible with the socket type",
     ETERM: "Context was terminated",
     EMTHREAD: "No thread available",
+    # libzmq has its own text for this one (glibc says "No route to host").
+    EHOSTUNREACH: "Host unreachable",
 }
 
 
 def strerror(errno: int) -> str:
     """Return libzmq's message for ``errno`` (``zmq_strerror``).
 
-    libzmq-specific numbers (EFSM, ETERM, …) get libzmq's text; everything else is the
-    operating system's ``strerror``.
+    libzmq-specific numbers (EFSM, ETERM, …) and EHOSTUNREACH get libzmq's text;
+    everything else is the operating system's ``strerror``, as in libzmq.
     """
     try:
         return _LIBZMQ_MESSAGES[errno]

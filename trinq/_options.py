@@ -37,7 +37,7 @@ from . import _constants as C
 from . import _z85
 from ._errors import ZMQError
 
-__all__ = ["BY_ID", "OPTIONS", "OptionSpec", "Options", "lookup"]
+__all__ = ["BY_ID", "OPTIONS", "TYPE_DEFAULTS", "OptionSpec", "Options", "lookup"]
 
 
 def _invalid(name: str, value: Any, reason: str) -> ZMQError:
@@ -246,6 +246,8 @@ class OptionSpec:
     @property
     def validation(self) -> str:
         """Human description of the accepted values (used by docs/options.md)."""
+        if self.kind is bool:
+            return "True/False or 0/1"
         return str(self.validator)
 
 
@@ -319,7 +321,7 @@ _SPECS: tuple[OptionSpec, ...] = (
         -1,
         "ms",
         "How long close() keeps delivering queued outgoing messages. -1 = until delivered"
-        " (libzmq 4.x default), 0 = drop at once.",
+        " (libzmq 4.x default; SUB, XSUB and DISH start at 0), 0 = drop at once.",
         _MINUS1,
     ),
     OptionSpec(
@@ -816,6 +818,15 @@ def lookup(name_or_id: str | int) -> OptionSpec:
     return spec
 
 
+#: Defaults that libzmq changes per socket type (on top of each spec's ``default``).
+#: SUB, XSUB and DISH start with ``linger=0`` so that pending (un)subscriptions never
+#: hold up close (libzmq ``xsub.cpp``/``dish.cpp``).
+TYPE_DEFAULTS: dict[int, dict[str, Any]] = {
+    C.SUB: {"linger": 0},
+    C.XSUB: {"linger": 0},
+    C.DISH: {"linger": 0},
+}
+
 _MECHANISM_OPTIONS = frozenset(
     {
         "plain_server",
@@ -833,9 +844,11 @@ class Options:
     """Mutable per-socket option values, one plain attribute per option.
 
     ``Options(**values)`` starts from the defaults and applies ``values`` through
-    :meth:`set`. Read options as attributes (``opts.sndhwm``) on hot paths; write them
-    only through :meth:`set`, except that the socket assigns the read-only state
-    options (``type``, ``last_endpoint``, ``rcvmore``, ``events``) directly.
+    :meth:`set`; sockets use :meth:`for_socket_type`, which also applies libzmq's
+    per-type defaults (SUB/XSUB/DISH linger 0). Read options as attributes
+    (``opts.sndhwm``) on hot paths; write them only through :meth:`set`, except that
+    the socket assigns the read-only state options (``type``, ``last_endpoint``,
+    ``rcvmore``, ``events``) directly.
     """
 
     # One annotation per option; __slots__ below is built from OPTIONS and a test
@@ -906,6 +919,18 @@ class Options:
         self._as_server = False
         for name, value in values.items():
             self.set(name, value)
+
+    @classmethod
+    def for_socket_type(cls, socket_type: int, **values: Any) -> Options:
+        """Return options for a new socket of ``socket_type``: libzmq's defaults for that
+        type (see :data:`TYPE_DEFAULTS`), ``type`` set, then ``values`` applied."""
+        opts = cls()
+        opts.type = int(socket_type)
+        for name, value in TYPE_DEFAULTS.get(socket_type, {}).items():
+            setattr(opts, name, value)
+        for name, value in values.items():
+            opts.set(name, value)
+        return opts
 
     def set(self, name_or_id: str | int, value: Any) -> Any:
         """Validate, convert and store ``value``; return what was stored.
