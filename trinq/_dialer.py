@@ -42,6 +42,7 @@ async def dial_loop(
     address: str,
     pipe: Pipe | None,
     scope: trio.CancelScope,
+    connect_routing_id: bytes = b"",
 ) -> None:
     """Keep a connection to ``endpoint`` until cancelled or a protocol error."""
     opts = sock._opts
@@ -60,6 +61,7 @@ async def dial_loop(
                 else:
                     sock._emit(Event.CONNECTED, sock._next_connection_id(), endpoint)
                     engine = Engine(sock, stream, endpoint, pipe, transport.peer_address(stream))
+                    engine.connect_routing_id = connect_routing_id
                     outcome = await engine.run()
                     if engine.handshake_done:
                         ivl = max(opts.reconnect_ivl, 0)

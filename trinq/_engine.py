@@ -88,6 +88,8 @@ class Engine:
             maxmsgsize=opts.maxmsgsize,
         )
         self.commands: deque[Any] = deque()
+        #: routing id given by ``connect_routing_id`` for a pipe made at handshake
+        self.connect_routing_id = b""
         self.outcome = Outcome.CLOSED
         self.reason: str | None = None
         self.handshake_done = False
@@ -203,6 +205,7 @@ class Engine:
         fresh = pipe is None
         if pipe is None:
             pipe = sock._new_pipe(self.endpoint)
+            pipe.routing_id = self.connect_routing_id
         pipe.peer_socket_type = ev.peer_socket_type
         pipe.peer_identity = ev.peer_identity
         pipe.peer_properties = ev.peer_properties
@@ -240,7 +243,7 @@ class Engine:
         conn = self.conn
         stream = self.stream
         in_send = pipe._in_send
-        put = in_send.send_nowait
+        put = pipe.deliver_nowait if pipe.conflate else in_send.send_nowait
         lot = sock._recv_lot
         inbound = sock._pattern.accepts_inbound
         Message = zmtp.Message
@@ -317,16 +320,21 @@ class Engine:
         try:
             while not ended:
                 batch: list[list[bytes]] = []
+                chunks: list[bytes] = []  # wire bytes, in order, for Encoded items
                 nbytes = 0
+                nsent = 0
                 if not commands:
                     try:
                         first = await receive()
                     except trio.EndOfChannel:
                         break
-                    if first is not wake:
+                    if type(first) is list:
                         batch.append(first)
                         for f in first:
                             nbytes += len(f)
+                    elif first is not wake:
+                        chunks.append(first.data)
+                        nbytes += len(first.data)
                 while len(batch) < WRITE_BATCH_MESSAGES and nbytes < WRITE_BATCH_BYTES:
                     try:
                         m = receive_nowait()
@@ -335,14 +343,23 @@ class Engine:
                     except trio.EndOfChannel:
                         ended = True
                         break
-                    if m is wake:
-                        continue
-                    batch.append(m)
-                    for f in m:
-                        nbytes += len(f)
-                if commands:
+                    if type(m) is list:
+                        batch.append(m)
+                        for f in m:
+                            nbytes += len(f)
+                    elif m is not wake:
+                        # pre-encoded (PUB fan-out): keep the order of the stream
+                        if batch:
+                            chunks.append(encode(batch))
+                            nsent += len(batch)
+                            batch = []
+                        chunks.append(m.data)
+                        nsent += 1
+                        nbytes += len(m.data)
+                if commands or chunks:
                     parts = [conn.send_command(c) for c in commands]
                     commands.clear()
+                    parts.extend(chunks)
                     if batch:
                         parts.append(encode(batch))
                     data = b"".join(parts)
@@ -355,7 +372,7 @@ class Engine:
                 self.writing = True
                 await send_all(data)
                 self.writing = False
-                stats[1] += len(batch)
+                stats[1] += len(batch) + nsent
                 stats[3] += len(data)
                 if sock._closing:
                     sock._check_drained()

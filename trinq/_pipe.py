@@ -47,6 +47,20 @@ class _Wake:
 WAKE: Any = _Wake()
 
 
+class Encoded:
+    """A message already encoded to wire bytes, queued on ``out`` like a message.
+
+    PUB/XPUB encode a message once and queue the same bytes to every matching
+    peer (no per-peer re-encode). Only valid toward peers whose mechanism frames
+    messages transparently (NULL), which the pattern checks.
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
 class PipeStatistics:
     """A snapshot of one pipe (see :meth:`trinq.Socket.statistics`)."""
 
@@ -78,6 +92,7 @@ class Pipe:
     """One peer's queues; see the module docstring."""
 
     __slots__ = (
+        "_conflate",
         "_in_recv",
         "_in_send",
         "_out_recv",
@@ -96,7 +111,13 @@ class Pipe:
         "terminated",
     )
 
-    def __init__(self, sndhwm: int, rcvhwm: int, endpoint: str = "") -> None:
+    def __init__(
+        self, sndhwm: int, rcvhwm: int, endpoint: str = "", *, conflate: bool = False
+    ) -> None:
+        if conflate:
+            # ZMQ_CONFLATE: each queue holds only the newest message.
+            sndhwm = rcvhwm = 1
+        self._conflate = conflate
         out_send, out_recv = trio.open_memory_channel[Msg](sndhwm if sndhwm > 0 else math.inf)
         in_send, in_recv = trio.open_memory_channel[Msg](rcvhwm if rcvhwm > 0 else math.inf)
         self._out_send = out_send
@@ -104,7 +125,7 @@ class Pipe:
         self._in_send = in_send
         self._in_recv = in_recv
         #: Enqueue a whole message for the peer; raises trio.WouldBlock at SNDHWM.
-        self.send_nowait = out_send.send_nowait
+        self.send_nowait = self._send_conflate if conflate else out_send.send_nowait
         #: Take one whole message from the peer; trio.WouldBlock when empty,
         #: trio.EndOfChannel once terminated and drained.
         self.recv_nowait = in_recv.receive_nowait
@@ -123,6 +144,28 @@ class Pipe:
 
     def __repr__(self) -> str:
         return f"<Pipe {self.endpoint or '?'} id={self.routing_id!r}>"
+
+    # --- conflate ------------------------------------------------------------------
+
+    def _send_conflate(self, msg: Msg) -> None:
+        try:
+            self._out_recv.receive_nowait()  # replace the queued message, if any
+        except (trio.WouldBlock, trio.EndOfChannel):
+            pass
+        self._out_send.send_nowait(msg)
+
+    def deliver_nowait(self, msg: Msg) -> None:
+        """Reader side: queue an inbound message (conflate: replacing the old one)."""
+        if self._conflate:
+            try:
+                self._in_recv.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                pass
+        self._in_send.send_nowait(msg)
+
+    @property
+    def conflate(self) -> bool:
+        return self._conflate
 
     # --- socket side -------------------------------------------------------------
 

@@ -333,12 +333,17 @@ class Socket(trio.abc.AsyncResource):
         transport = transport_for(scheme)
         transport.check_connect_address(address)
         pipe = None
+        connect_rid = self._opts.connect_routing_id
+        if connect_rid:
+            # libzmq: the option applies to the next connect() only.
+            self._opts.connect_routing_id = b""
         if not self._opts.immediate:
             pipe = self._new_pipe(endpoint)
+            pipe.routing_id = connect_rid
             self._attach_pipe(pipe)
         scope = trio.CancelScope()
         self._connected.setdefault(endpoint, []).append(scope)
-        self._spawn(dial_loop, self, endpoint, transport, address, pipe, scope)
+        self._spawn(dial_loop, self, endpoint, transport, address, pipe, scope, connect_rid)
         self._opts.last_endpoint = endpoint
 
     def disconnect(self, endpoint: str) -> None:
@@ -360,7 +365,7 @@ class Socket(trio.abc.AsyncResource):
     # --- pipes (called by engines and dialers) ------------------------------------
 
     def _new_pipe(self, endpoint: str) -> Pipe:
-        return Pipe(self._opts.sndhwm, self._opts.rcvhwm, endpoint)
+        return Pipe(self._opts.sndhwm, self._opts.rcvhwm, endpoint, conflate=self._opts.conflate)
 
     def _attach_pipe(self, pipe: Pipe) -> None:
         self._pipes.add(pipe)
