@@ -1,9 +1,12 @@
-"""Socket-type strategies (one small class each) and their registry."""
+"""Socket-type strategies (one small class each) and their registry.
 
-from . import _pipeline  # registers PAIR, PUSH, PULL
+Importing the modules registers their strategies.
+"""
+
+from . import _pipeline, _pubsub, _reqrep
 from ._base import PATTERNS as PATTERNS
 from ._base import Pattern as Pattern
 from ._base import register_pattern as register_pattern
 
 __all__ = ["PATTERNS", "Pattern", "register_pattern"]
-del _pipeline
+del _pipeline, _pubsub, _reqrep

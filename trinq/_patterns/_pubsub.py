@@ -1,0 +1,1 @@
+"""PUB, SUB, XPUB, XSUB (RFC 29)."""

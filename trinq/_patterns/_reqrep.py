@@ -1,0 +1,1 @@
+"""REQ, REP, DEALER, ROUTER (RFC 28)."""
