@@ -306,6 +306,8 @@ class Connection:
                     raise
             return out
         result: list[Event] = []
+        if self.state is ConnectionState.CLOSED and not self._events:
+            return result
         try:
             while True:
                 event = self.next_event()
