@@ -52,7 +52,11 @@ __all__ = ["Engine", "Outcome"]
 WRITE_BATCH_MESSAGES = 4096
 #: Most payload bytes one writer batch takes before it writes.
 WRITE_BATCH_BYTES = 256 * 1024
+#: Bytes asked of the transport per read...
 RECEIVE_SIZE = 65536
+#: ...unless a larger frame is pending: then up to this much, so the rest of a
+#: big frame arrives in one read instead of many 64 KiB pieces.
+MAX_RECEIVE_SIZE = 8 * 1024 * 1024
 
 
 class Outcome(enum.Enum):
@@ -247,6 +251,7 @@ class Engine:
         lot = sock._recv_lot
         inbound = sock._pattern.accepts_inbound
         Message = zmtp.Message
+        ERROR = zmtp.ConnectionState.ERROR
         stats = sock._stats
         try:
             while True:
@@ -270,7 +275,12 @@ class Engine:
                     stats[0] += n
                     if lot:
                         lot.unpark_all()
-                data = await stream.receive_some(RECEIVE_SIZE)
+                if conn.state is ERROR:
+                    conn.events()  # raises the error that followed the events above
+                wanted = conn.wanted_bytes
+                data = await stream.receive_some(
+                    RECEIVE_SIZE if wanted <= RECEIVE_SIZE else min(wanted, MAX_RECEIVE_SIZE)
+                )
                 if not data:
                     self._finish(Outcome.CLOSED, "peer closed the connection")
                     return

@@ -59,7 +59,7 @@ __all__ = ["YIELD_EVERY", "Socket", "SocketStatistics"]
 
 #: A ``send``/``recv`` that completes without waiting yields to the scheduler
 #: once every this many calls (see the module docstring).
-YIELD_EVERY = 64
+YIELD_EVERY = 128
 
 Msg = list[bytes]
 
@@ -157,6 +157,9 @@ class Socket(trio.abc.AsyncResource):
         self._opts = Options()
         self._opts.type = int(self.socket_type)
         self._pattern = PATTERNS[name](self._opts)
+        # bound once: the per-message paths skip two attribute lookups
+        self._pattern_send = self._pattern.send_nowait
+        self._pattern_recv = self._pattern.recv_nowait
         for key, value in options.items():
             self.setsockopt(key, value)
         self._send_lot = ParkingLot()
@@ -414,6 +417,27 @@ class Socket(trio.abc.AsyncResource):
         """
         if type(data) is not bytes:
             data = _as_bytes(data)
+        if flags or self._partial_send:
+            await self._send_frame_slow(data, flags)
+            return
+        # Fast path, inlined: see "the cost model" in the module docstring.
+        await checkpoint_if_cancelled()
+        if self._closing:
+            raise ZMQError(C.ENOTSOCK, "socket is closed")
+        frames = [data]
+        try:
+            self._pattern_send(frames)
+        except trio.WouldBlock:
+            await self._send_wait(frames)
+            return
+        budget = self._send_budget - 1
+        if budget:
+            self._send_budget = budget
+        else:
+            self._send_budget = YIELD_EVERY
+            await cancel_shielded_checkpoint()
+
+    async def _send_frame_slow(self, data: bytes, flags: int) -> None:
         if flags & C.SNDMORE:
             await checkpoint_if_cancelled()
             self._check_open()
@@ -462,7 +486,7 @@ class Socket(trio.abc.AsyncResource):
         if self._closing:
             raise ZMQError(C.ENOTSOCK, "socket is closed")
         try:
-            self._pattern.send_nowait(frames)
+            self._pattern_send(frames)
         except trio.WouldBlock:
             if flags & C.DONTWAIT:
                 raise Again() from None
@@ -483,7 +507,7 @@ class Socket(trio.abc.AsyncResource):
                 if self._closing:
                     raise ZMQError(C.ENOTSOCK, "socket is closed")
                 try:
-                    self._pattern.send_nowait(frames)
+                    self._pattern_send(frames)
                 except trio.WouldBlock:
                     continue
                 self._send_budget = YIELD_EVERY
@@ -505,7 +529,7 @@ class Socket(trio.abc.AsyncResource):
             self._partial_recv.clear()
             return rest
         try:
-            msg = self._pattern.recv_nowait()
+            msg = self._pattern_recv()
         except trio.WouldBlock:
             if flags & C.DONTWAIT:
                 if self._closing:
@@ -529,7 +553,22 @@ class Socket(trio.abc.AsyncResource):
         if self._partial_recv:
             await checkpoint_if_cancelled()
             return self._partial_recv.popleft()
-        msg = await self.recv_multipart(flags)
+        if flags:
+            msg = await self.recv_multipart(flags)
+        else:
+            # Fast path, inlined: see "the cost model" in the module docstring.
+            await checkpoint_if_cancelled()
+            try:
+                msg = self._pattern_recv()
+            except trio.WouldBlock:
+                msg = await self._recv_wait()
+            else:
+                budget = self._recv_budget - 1
+                if budget:
+                    self._recv_budget = budget
+                else:
+                    self._recv_budget = YIELD_EVERY
+                    await cancel_shielded_checkpoint()
         if len(msg) > 1:
             self._partial_recv.extend(msg[1:])
         return msg[0]
@@ -554,7 +593,7 @@ class Socket(trio.abc.AsyncResource):
                     raise ZMQError(C.ENOTSOCK, "socket is closed")
                 await self._recv_lot.park()
                 try:
-                    msg = self._pattern.recv_nowait()
+                    msg = self._pattern_recv()
                 except trio.WouldBlock:
                     continue
                 self._recv_budget = YIELD_EVERY

@@ -28,15 +28,13 @@ class Push(Pattern):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self._lb = LoadBalancer()
+        self.send_nowait = self._lb.send_nowait  # type: ignore[method-assign]
 
     def attach(self, pipe: Pipe) -> None:
         self._lb.attach(pipe)
 
     def detach(self, pipe: Pipe) -> None:
         self._lb.detach(pipe)
-
-    def send_nowait(self, msg: Msg) -> None:
-        self._lb.send_nowait(msg)
 
 
 @register_pattern
@@ -48,12 +46,10 @@ class Pull(Pattern):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self._fq = FairQueue()
+        self.recv_nowait = self._fq.recv_nowait  # type: ignore[method-assign]
 
     def attach(self, pipe: Pipe) -> None:
         self._fq.attach(pipe)
-
-    def recv_nowait(self) -> Msg:
-        return self._fq.recv_nowait()
 
 
 @register_pattern

@@ -33,6 +33,8 @@ class FairQueue:
 
     _pipes: list[PipeLike] = attrs.field(factory=list, init=False)
     _current: int = attrs.field(default=0, init=False)
+    #: The pipe the last message returned by :meth:`recv_nowait` came from.
+    last_pipe: PipeLike | None = attrs.field(default=None, init=False)
 
     @property
     def pipes(self) -> tuple[PipeLike, ...]:
@@ -63,11 +65,10 @@ class FairQueue:
             self._current = 0
 
     def recv_nowait(self) -> list[bytes]:
-        """Return the next message in fair order; :class:`trio.WouldBlock` if none."""
-        return self.recv_nowait_with_pipe()[1]
+        """Return the next message in fair order; :class:`trio.WouldBlock` if none.
 
-    def recv_nowait_with_pipe(self) -> tuple[PipeLike, list[bytes]]:
-        """Like :meth:`recv_nowait`, also returning the pipe the message came from."""
+        The pipe it came from is left in :attr:`last_pipe` (REP/ROUTER need it).
+        """
         pipes = self._pipes
         n = len(pipes)
         i = self._current
@@ -84,8 +85,14 @@ class FairQueue:
             else:
                 i += 1
                 self._current = i if i < n else 0
-                return pipe, msg
+                self.last_pipe = pipe
+                return msg
             remaining -= 1
             if i >= n:
                 i = 0
         raise trio.WouldBlock
+
+    def recv_nowait_with_pipe(self) -> tuple[PipeLike, list[bytes]]:
+        """Like :meth:`recv_nowait`, also returning the pipe the message came from."""
+        msg = self.recv_nowait()
+        return self.last_pipe, msg

@@ -251,6 +251,14 @@ class Connection:
     # ------------------------------------------------------------------
     # Receiving
 
+    @property
+    def wanted_bytes(self) -> int:
+        """How many more octets the decoder needs to make progress (0 if unknown).
+
+        Drivers can size their next read with it; see :attr:`FrameDecoder.wanted`.
+        """
+        return self._decoder.wanted
+
     def receive_data(self, data: BytesLike) -> None:
         """Buffer received octets; ``b""`` signals EOF.  Never parses."""
         if self._eof:

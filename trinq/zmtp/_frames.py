@@ -156,6 +156,15 @@ class FrameDecoder:
         return len(self._buf) + self._pending_len
 
     @property
+    def wanted(self) -> int:
+        """Octets still missing before the next frame can be decoded (0 if unknown).
+
+        A driver may use it to size its next read: for a large frame it is the
+        rest of the body, so one read can fetch it whole.
+        """
+        return max(0, self._need - len(self._buf) - self._pending_len)
+
+    @property
     def in_message(self) -> bool:
         """True while a multipart message has been started but not finished."""
         return bool(self._parts)

@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""trinq peer for the shared benchmark harness: thr / lat / pubsub.
+
+Same command line and JSON output as the reference peers in
+``../shared/bench/peers`` (it reuses their ``benchlib``), so the numbers sit side
+by side with pyzmq's in one ``run_matrix.py`` run::
+
+  python ../shared/bench/run_matrix.py --add-impl trinq=bench/trinq_peer.py \\
+      --impls 'pyzmq,trinq' --workloads thr,lat,pubsub --rounds 5
+
+By hand (two shells)::
+
+  python bench/trinq_peer.py --workload thr --role recv --endpoint tcp://127.0.0.1:5555 \
+      --size 16 --count 1000000
+  python bench/trinq_peer.py --workload thr --role send --endpoint tcp://127.0.0.1:5555 \
+      --size 16 --count 1000000
+
+``--role both`` runs sender and receiver as two tasks of one trio run (over the
+given endpoint; trinq has no inproc transport yet, so give it a tcp one).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(_HERE))  # the trinq checkout
+for _cand in (
+    os.environ.get("TRINQ_BENCHLIB_DIR", ""),
+    os.path.join(_HERE, "..", "..", "shared", "bench", "peers"),
+    os.path.join(_HERE, "peers"),
+):
+    if _cand and os.path.exists(os.path.join(_cand, "benchlib.py")):
+        sys.path.insert(0, os.path.abspath(_cand))
+        break
+
+import benchlib as B  # noqa: E402
+import trio  # noqa: E402
+
+import trinq  # noqa: E402
+
+IMPL = "trinq"
+
+
+async def thr_receive_loop(s: trinq.Socket, args) -> dict:
+    recv = s.recv
+    m = await recv()
+    t0, c0 = B.now(), B.cpu()
+    for _ in range(args.count - 1):
+        m = await recv()
+    t1, c1 = B.now(), B.cpu()
+    return B.thr_fields(args.count, args.size, t0, t1, c0, c1, len(m))
+
+
+async def thr_send_loop(s: trinq.Socket, args) -> dict:
+    msg = B.payload(args.size)
+    send = s.send
+    t0, c0 = B.now(), B.cpu()
+    for _ in range(args.count):
+        await send(msg)
+    t1, c1 = B.now(), B.cpu()
+    return B.send_fields(args.count, t0, t1, c0, c1)
+
+
+async def amain(args) -> None:
+    w, role = args.workload, args.role
+    async with trinq.Context() as ctx:
+        if w == "thr" and role == "recv":
+            s = ctx.socket(trinq.PULL)
+            await s.bind(args.endpoint)
+            B.signal_ready(args)
+            f = await thr_receive_loop(s, args)
+            s.close(linger=0)
+            B.emit(IMPL, args, **f)
+        elif w == "thr" and role == "send":
+            s = ctx.socket(trinq.PUSH)
+            s.connect(args.endpoint)
+            f = await thr_send_loop(s, args)
+            await s.aclose()  # default linger: waits until everything is written
+            B.emit(IMPL, args, **f)
+        elif w == "thr" and role == "both":
+            r = ctx.socket(trinq.PULL)
+            ep = await r.bind(args.endpoint)
+            s = ctx.socket(trinq.PUSH)
+            s.connect(ep)
+            async with trio.open_nursery() as n:
+                n.start_soon(thr_send_loop, s, args)
+                f = await thr_receive_loop(r, args)
+            f["send_cpu_note"] = "same process: cpu_us_per_msg covers both ends"
+            s.close(linger=0)
+            r.close(linger=0)
+            B.emit(IMPL, args, **f)
+        elif w == "lat" and role == "rep":
+            s = ctx.socket(trinq.REP)
+            await s.bind(args.endpoint)
+            B.signal_ready(args)
+            send, recv = s.send, s.recv
+            for _ in range(args.count + args.warmup):
+                await send(await recv())
+            await s.aclose()
+            B.emit(IMPL, args, status="ok")
+        elif w == "lat" and role == "req":
+            s = ctx.socket(trinq.REQ)
+            s.connect(args.endpoint)
+            msg = B.payload(args.size)
+            send, recv = s.send, s.recv
+            for _ in range(args.warmup):
+                await send(msg)
+                await recv()
+            rtts = [0] * args.count
+            clk = B.now_ns
+            t0, c0 = B.now(), B.cpu()
+            for i in range(args.count):
+                a = clk()
+                await send(msg)
+                m = await recv()
+                rtts[i] = clk() - a
+            t1, c1 = B.now(), B.cpu()
+            f = B.lat_fields(rtts, c0, c1, t0, t1)
+            if len(m) != args.size:
+                f["error"] = "bad reply size"
+            s.close(linger=0)
+            B.emit(IMPL, args, **f)
+        elif w == "pubsub" and role == "pub":
+            s = ctx.socket(trinq.PUB, sndhwm=0)  # lossless for the benchmark
+            await s.bind(args.endpoint)
+            ctl = B.CtlServer(args.ctl_port)
+            B.signal_ready(args)
+            hello = B.payload(args.size, B.PS_HELLO)
+            while not ctl.poll(b"R"):
+                await s.send(hello)
+                await trio.sleep(0.005)
+            data, end = B.payload(args.size, B.PS_DATA), B.payload(args.size, B.PS_END)
+            send = s.send
+            t0, c0 = B.now(), B.cpu()
+            for _ in range(args.count):
+                await send(data)
+            t1, c1 = B.now(), B.cpu()
+            for _ in range(3):
+                await send(end)
+            while not ctl.poll(b"D"):
+                await trio.sleep(0.02)
+            ctl.close()
+            s.close(linger=0)
+            B.emit(IMPL, args, **B.send_fields(args.count, t0, t1, c0, c1))
+        elif w == "pubsub" and role == "sub":
+            ctl = B.CtlClient(args.ctl_port)
+            socks = []
+            for _ in range(args.subs):
+                s = ctx.socket(trinq.SUB, rcvhwm=0)
+                s.subscribe(b"")
+                s.connect(args.endpoint)
+                socks.append(s)
+            for s in socks:  # every subscriber sees a HELLO before we say ready
+                while (await s.recv())[0] != B.PS_HELLO:
+                    pass
+            stats = [B.SubStats() for _ in socks]
+
+            async def sub_task(s: trinq.Socket, st) -> None:
+                recv, on_msg = s.recv, st.on_msg
+                while not on_msg(await recv()):
+                    pass
+
+            c0 = B.cpu()
+            ctl.send(b"R")
+            async with trio.open_nursery() as n:
+                for s, st in zip(socks, stats, strict=True):
+                    n.start_soon(sub_task, s, st)
+            c1 = B.cpu()
+            ctl.send(b"D")
+            B.emit(IMPL, args, **B.pubsub_fields(stats, args.count, args.size, c0, c1))
+            ctl.close()
+            for s in socks:
+                s.close(linger=0)
+        else:
+            raise SystemExit(f"unsupported workload/role: {w}/{role}")
+
+
+def main() -> None:
+    args = B.parse_args(IMPL)
+    trio.run(amain, args)
+
+
+if __name__ == "__main__":
+    main()
