@@ -90,6 +90,7 @@ class Engine:
             socket._pattern.socket_type,
             identity=opts.routing_id,
             maxmsgsize=opts.maxmsgsize,
+            raw_messages=True,
         )
         self.commands: deque[Any] = deque()
         #: routing id given by ``connect_routing_id`` for a pipe made at handshake
@@ -247,9 +248,13 @@ class Engine:
         conn = self.conn
         stream = self.stream
         in_send = pipe._in_send
-        put = pipe.deliver_nowait if pipe.conflate else in_send.send_nowait
+        if not sock._pattern.accepts_inbound:
+            put = _drop
+        elif pipe.conflate:
+            put = pipe.deliver_nowait
+        else:
+            put = in_send.send_nowait
         lot = sock._recv_lot
-        inbound = sock._pattern.accepts_inbound
         Message = zmtp.Message
         ERROR = zmtp.ConnectionState.ERROR
         stats = sock._stats
@@ -257,18 +262,19 @@ class Engine:
             while True:
                 n = 0
                 for ev in events:
-                    if type(ev) is Message:
+                    # data messages are plain frame lists (raw_messages=True)
+                    if type(ev) is list:
                         n += 1
-                        if not inbound:
-                            continue
                         try:
-                            put(ev.frames)
+                            put(ev)
                         except trio.WouldBlock:
                             if lot:
                                 lot.unpark_all()
                             self._reading_blocked = True
-                            await in_send.send(ev.frames)
+                            await in_send.send(ev)
                             self._reading_blocked = False
+                    elif type(ev) is Message:  # PUB/XPUB: a non-subscription message
+                        n += 1
                     else:
                         self._on_event(ev)
                 if n:
@@ -433,6 +439,10 @@ class Engine:
                 if ping_deadline == math.inf:
                     ping_deadline = now + timeout
                 next_ping = now + ivl
+
+
+def _drop(msg: list[bytes]) -> None:
+    """Where a send-only socket's reader puts data messages from its peers."""
 
 
 def _errno_of(exc: BaseException) -> int:

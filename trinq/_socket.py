@@ -154,8 +154,7 @@ class Socket(trio.abc.AsyncResource):
         if name not in PATTERNS:
             raise ZMQError(C.EINVAL, f"socket type {name} is not implemented yet")
         self.context = context
-        self._opts = Options()
-        self._opts.type = int(self.socket_type)
+        self._opts = Options.for_socket_type(self.socket_type)
         self._pattern = PATTERNS[name](self._opts)
         # bound once: the per-message paths skip two attribute lookups
         self._pattern_send = self._pattern.send_nowait

@@ -174,6 +174,7 @@ class Connection:
         metadata: Mapping[str, bytes] | None = None,
         maxmsgsize: int = -1,
         check_socket_type: bool = True,
+        raw_messages: bool = False,
     ) -> None:
         if socket_type not in SOCKET_TYPES:
             raise ValueError(f"unknown socket type {socket_type!r}")
@@ -195,8 +196,10 @@ class Connection:
         self._fast_rx = False
         self._can_send = False
         self._transparent = self.mechanism.transparent
-        self._factory: Callable[[list[bytes]], Any] = (
-            _pub_factory if socket_type in ("PUB", "XPUB") else Message
+        # raw_messages: data messages come out of events() as plain list[bytes]
+        # (not Message), saving an object per message on the engine's hot path.
+        self._factory: Callable[[list[bytes]], Any] | None = (
+            _pub_factory if socket_type in ("PUB", "XPUB") else None if raw_messages else Message
         )
         self._greeting = Greeting(
             major=3, minor=1, mechanism=self.mechanism.name, as_server=self.mechanism.as_server
@@ -413,7 +416,7 @@ class Connection:
                 continue
             frames = decoder.add_frame(flags, body)
             if frames is not None:
-                events.append(factory(frames))
+                events.append(factory(frames) if factory else frames)
 
     def _pump_mechanism(self) -> None:
         mechanism = self.mechanism

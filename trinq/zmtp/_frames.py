@@ -240,13 +240,14 @@ class FrameDecoder:
         return flags, buf[start:end]
 
     def read_messages(
-        self, out: list[Any], factory: Callable[[list[bytes]], Any]
+        self, out: list[Any], factory: Callable[[list[bytes]], Any] | None
     ) -> tuple[int, bytes] | None:
         """Decode every complete data message in the buffer.
 
-        For each complete multipart message, ``factory(frames)`` is appended
-        to *out*.  Decoding stops at the first command frame, which is
-        consumed and returned as ``(flags, body)``; ``None`` means the buffer
+        For each complete multipart message, ``factory(frames)`` (or the frame
+        list itself when *factory* is None) is appended to *out*.  Decoding
+        stops at the first command frame, which is consumed and returned as
+        ``(flags, body)``; ``None`` means the buffer
         holds no further complete frame.  On an oversized frame the messages
         decoded so far are already in *out* when the error is raised.
         """
@@ -260,6 +261,15 @@ class FrameDecoder:
         append = out.append
         need = 1
         while True:
+            if factory is None and not parts and limit >= 255:
+                # Fast lane for the common case: runs of short single-frame data
+                # messages (flags byte 0). Anything else drops to the general loop.
+                while pos + 2 <= n and not buf[pos]:
+                    end = pos + 2 + buf[pos + 1]
+                    if end > n:
+                        break
+                    append([buf[pos + 2 : end]])
+                    pos = end
             avail = n - pos
             if avail < 2:
                 need = 2
@@ -293,10 +303,10 @@ class FrameDecoder:
                 parts.append(body)
             elif parts:
                 parts.append(body)
-                append(factory(parts))
+                append(factory(parts) if factory else parts)
                 parts = []
             else:
-                append(factory([body]))
+                append(factory([body]) if factory else [body])
         if pos:
             self._buf = buf[pos:]
         self._parts = parts
