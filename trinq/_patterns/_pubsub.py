@@ -1,1 +1,319 @@
-"""PUB, SUB, XPUB, XSUB (RFC 29)."""
+"""PUB, SUB, XPUB, XSUB (RFC 29).
+
+Theory of operation
+-------------------
+Publishers (PUB, XPUB) are libzmq's ``xpub_t``: a :class:`Distributor` over every
+attached pipe plus a :class:`SubscriptionTrie` (prefix -> subscribed pipes), filled
+by the Subscribe/Cancel events the engine hands to :meth:`on_command` (the ZMTP
+layer turns both wire forms -- 3.1 SUBSCRIBE/CANCEL commands and ``\\x01``/``\\x00``
+messages -- into those events). A send matches the first frame against the trie,
+encodes the message *once* and queues the same wire bytes on every matching pipe;
+a pipe at its SNDHWM misses the message (RFC 29: "SHALL silently drop the message
+if the queue for a subscriber is full"). With ``xpub_nodrop`` the send waits
+instead while any matching pipe is full.
+
+XPUB also hands (un)subscriptions to the application as ``\\x01topic`` /
+``\\x00topic`` messages: the first subscription to a prefix and the last
+unsubscription (every one with ``xpub_verbose`` / ``xpub_verboser``), and an
+unsubscription for each prefix a departing subscriber leaves behind. With
+``xpub_manual`` nothing enters the trie by itself: the application reads the
+request and calls :meth:`XPub.subscribe` for the pipe it came from.
+
+Subscribers (SUB, XSUB) are libzmq's ``xsub_t``: a :class:`FairQueue` over the
+pipes, a :class:`Distributor` upstream and a refcounted :class:`PrefixFilter`.
+Subscriptions go to every connected publisher as commands (the connection picks
+the legacy message form toward a ZMTP 3.0 peer) and are replayed on every new
+connection, so a subscriber resubscribes after a reconnect. SUB filters again on
+receipt, because a publisher may send more than asked for (a message in flight
+while an unsubscription travels); XSUB does not, as in libzmq.
+
+Subscription commands are queued with ``Engine.send_command`` (not
+``Pipe.send_command``, whose deque the engine's writer does not read).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from .. import zmtp
+from .._constants import CURVE, EINVAL, ENOTSUP
+from .._errors import ZMQError
+from .._pipe import Encoded
+from .._routing import Distributor, FairQueue, PrefixFilter, SubscriptionTrie
+from ._base import Pattern, register_pattern
+
+if TYPE_CHECKING:
+    from .._options import Options
+    from .._pipe import Pipe
+
+__all__ = ["Pub", "Sub", "XPub", "XSub"]
+
+Msg = list[bytes]
+
+_Subscribe = zmtp.Subscribe
+_Cancel = zmtp.Cancel
+_encode_message = zmtp.encode_message
+
+
+def _send_command(pipe: Pipe, command: Any) -> None:
+    """Queue a subscription command for *pipe*'s current connection, if any.
+
+    Dropped while the pipe has no connection: subscribers replay every
+    subscription in :meth:`pipe_connected`.
+    """
+    engine = pipe.engine
+    if engine is not None and not pipe.terminated:
+        engine.send_command(command)
+
+
+def _wake_receivers(pipe: Pipe) -> None:
+    """Unpark receivers after a command produced a message for the application.
+
+    The engine wakes receivers after *messages* only; a subscription event turned
+    into an XPUB notification needs the same.
+    """
+    engine = pipe.engine
+    if engine is not None:
+        lot = engine.socket._recv_lot
+        if lot:
+            lot.unpark_all()
+
+
+class _Publisher(Pattern):
+    """PUB and XPUB: publisher-side filtering over a subscription trie."""
+
+    #: XPUB hands (un)subscriptions to the application; PUB does not.
+    reports: bool = False
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self._dist = Distributor()
+        self._trie = SubscriptionTrie()
+        #: pipe -> the prefixes its peer asked for (verboser / manual reporting)
+        self._asked: dict[Pipe, set[bytes]] = {}
+
+    # --- pipes -------------------------------------------------------------------
+
+    def attach(self, pipe: Pipe) -> None:
+        self._dist.attach(pipe)
+        self._asked[pipe] = set()
+        welcome = self.options.xpub_welcome_msg
+        if welcome:
+            try:
+                pipe.send_nowait([welcome])
+            except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+                pass
+
+    def detach(self, pipe: Pipe) -> None:
+        self._dist.detach(pipe)
+        asked = self._asked.pop(pipe, None)
+        emptied = self._trie.remove_pipe(pipe)
+        if not self.reports or asked is None:
+            return
+        opts = self.options
+        if opts.xpub_manual or opts.xpub_verboser:
+            gone = sorted(asked)
+        else:
+            gone = emptied
+        for topic in gone:
+            self._notify(b"\x00" + topic, None)
+
+    # --- subscriptions from peers ------------------------------------------------
+
+    def on_command(self, pipe: Pipe, command: Any) -> None:
+        t = type(command)
+        if t is _Subscribe:
+            self._subscription(pipe, bytes(command.topic), True)
+        elif t is _Cancel:
+            self._subscription(pipe, bytes(command.topic), False)
+
+    def _subscription(self, pipe: Pipe, topic: bytes, subscribe: bool) -> None:
+        asked = self._asked.get(pipe)
+        if asked is None:
+            return  # the pipe is already gone
+        opts = self.options
+        if subscribe:
+            asked.add(topic)
+        else:
+            asked.discard(topic)
+        if self.reports and opts.xpub_manual:
+            self._notify((b"\x01" if subscribe else b"\x00") + topic, pipe)
+            _wake_receivers(pipe)
+            return
+        if subscribe:
+            notify = self._trie.add(topic, pipe) or opts.xpub_verbose or opts.xpub_verboser
+        else:
+            notify = self._trie.remove(topic, pipe) or opts.xpub_verboser
+        if notify and self.reports:
+            self._notify((b"\x01" if subscribe else b"\x00") + topic, pipe)
+            _wake_receivers(pipe)
+
+    def _notify(self, data: bytes, pipe: Pipe | None) -> None:
+        """Queue a subscription message for the application (XPUB only)."""
+
+    # --- sending -----------------------------------------------------------------
+
+    def send_nowait(self, msg: Msg) -> None:
+        opts = self.options
+        if opts.invert_matching:
+            # libzmq dist_t::reverse_match: every attached pipe that did NOT match,
+            # including pipes without any subscription.
+            targets = set(self._dist.pipes)
+            targets -= self._trie.match(msg[0])
+        else:
+            targets = self._trie.match(msg[0])
+        if not targets:
+            return
+        if opts.xpub_nodrop and not self._dist.all_writable(targets):
+            raise trio.WouldBlock
+        if len(targets) == 1 or opts.mechanism == CURVE:
+            item: Any = msg
+        else:
+            # Encode once; the same wire bytes go to every matching peer.
+            item = Encoded(_encode_message(msg))
+        self._dist.send_to_pipes(item, targets)
+
+
+@register_pattern
+class Pub(_Publisher):
+    """PUB: send to matching subscribers, drop where full, never receive (RFC 29)."""
+
+    socket_type = "PUB"
+    accepts_inbound = False
+
+
+@register_pattern
+class XPub(_Publisher):
+    """XPUB: PUB that also delivers subscriptions (and peers' messages) to the app."""
+
+    socket_type = "XPUB"
+    reports = True
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self._fq = FairQueue()
+        self._pending: deque[tuple[bytes, Pipe | None]] = deque()
+        self._last_pipe: Pipe | None = None
+
+    def attach(self, pipe: Pipe) -> None:
+        super().attach(pipe)
+        self._fq.attach(pipe)
+
+    def detach(self, pipe: Pipe) -> None:
+        super().detach(pipe)
+        if self._last_pipe is pipe:
+            self._last_pipe = None
+
+    def _notify(self, data: bytes, pipe: Pipe | None) -> None:
+        self._pending.append((data, pipe))
+
+    def recv_nowait(self) -> Msg:
+        if self._pending:
+            data, pipe = self._pending.popleft()
+            if self.options.xpub_manual:
+                self._last_pipe = pipe
+            return [data]
+        return self._fq.recv_nowait()
+
+    # --- xpub_manual ---------------------------------------------------------------
+
+    def _manual_pipe(self, op: str) -> Pipe | None:
+        if not self.options.xpub_manual:
+            raise ZMQError(EINVAL, f"XPUB {op}() needs xpub_manual=True")
+        pipe = self._last_pipe
+        if pipe is not None and pipe not in self._dist:
+            return None
+        return pipe
+
+    def subscribe(self, topic: bytes) -> None:
+        """xpub_manual: subscribe the peer whose request was received last."""
+        pipe = self._manual_pipe("subscribe")
+        if pipe is not None:
+            self._trie.add(topic, pipe)
+
+    def unsubscribe(self, topic: bytes) -> None:
+        """xpub_manual: unsubscribe the peer whose request was received last."""
+        pipe = self._manual_pipe("unsubscribe")
+        if pipe is not None:
+            self._trie.remove(topic, pipe)
+
+
+class _Subscriber(Pattern):
+    """SUB and XSUB: fair-queued receive, subscriptions sent upstream and replayed."""
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self._fq = FairQueue()
+        self._dist = Distributor()
+        self._filter = PrefixFilter()
+
+    def attach(self, pipe: Pipe) -> None:
+        self._fq.attach(pipe)
+        self._dist.attach(pipe)
+
+    def detach(self, pipe: Pipe) -> None:
+        self._dist.detach(pipe)
+
+    def pipe_connected(self, pipe: Pipe) -> None:
+        # libzmq xsub_t::xattach_pipe / xhiccuped: replay every subscription.
+        for topic in self._filter:
+            _send_command(pipe, _Subscribe(topic))
+
+    def subscribe(self, topic: bytes) -> None:
+        """Add one reference to *topic* and tell every connected publisher."""
+        self._filter.add(topic)
+        # Like libzmq's xsub_t::xsend, every subscribe goes upstream (duplicates
+        # included: XPUB's verbose mode relies on it through proxies).
+        command = _Subscribe(topic)
+        for pipe in self._dist.pipes:
+            _send_command(pipe, command)
+
+    def unsubscribe(self, topic: bytes) -> None:
+        """Drop one reference to *topic*; the last one is cancelled upstream."""
+        if self._filter.remove(topic):
+            command = _Cancel(topic)
+            for pipe in self._dist.pipes:
+                _send_command(pipe, command)
+
+
+@register_pattern
+class Sub(_Subscriber):
+    """SUB: receive the messages matching its subscriptions (RFC 29)."""
+
+    socket_type = "SUB"
+
+    def send_nowait(self, msg: Msg) -> None:
+        raise ZMQError(ENOTSUP, "SUB sockets cannot send; use subscribe()/unsubscribe()")
+
+    def recv_nowait(self) -> Msg:
+        recv = self._fq.recv_nowait
+        check = self._filter.check
+        while True:
+            msg = recv()
+            if check(msg[0]) != self.options.invert_matching:
+                return msg
+
+
+@register_pattern
+class XSub(_Subscriber):
+    """XSUB: SUB whose application sends ``\\x01``/``\\x00`` subscription messages."""
+
+    socket_type = "XSUB"
+
+    def send_nowait(self, msg: Msg) -> None:
+        if len(msg) == 1:
+            frame = msg[0]
+            if frame[:1] == b"\x01":
+                self.subscribe(frame[1:])
+                return
+            if frame[:1] == b"\x00":
+                self.unsubscribe(frame[1:])
+                return
+        # Any other message goes upstream to every publisher, dropped where full.
+        self._dist.send_to_all(msg)
+
+    def recv_nowait(self) -> Msg:
+        return self._fq.recv_nowait()
