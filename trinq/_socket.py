@@ -173,6 +173,7 @@ class Socket(trio.abc.AsyncResource):
         self._conn_counter = 0
         self._bound: dict[str, trio.CancelScope] = {}
         self._connected: dict[str, list[trio.CancelScope]] = {}
+        self._connect_pipes: dict[str, list[Pipe]] = {}
         self._nursery: trio.Nursery | None = None
         self._pending: list[tuple[Any, tuple[Any, ...]]] = []
         self._started = trio.Event()
@@ -180,6 +181,7 @@ class Socket(trio.abc.AsyncResource):
         self._drained = trio.Event()
         self._closing = False
         self._closed = False
+        self._cancelled = False
         self._opts.last_endpoint = ""
         context._start_socket(self)
 
@@ -197,6 +199,8 @@ class Socket(trio.abc.AsyncResource):
                     nursery.start_soon(fn, *args)
                 self._pending.clear()
                 self._started.set()
+                if self._cancelled:  # closed before this task got to run
+                    nursery.cancel_scope.cancel()
                 await trio.sleep_forever()
         finally:
             self._nursery = None
@@ -343,6 +347,7 @@ class Socket(trio.abc.AsyncResource):
             pipe = self._new_pipe(endpoint)
             pipe.routing_id = connect_rid
             self._attach_pipe(pipe)
+            self._connect_pipes.setdefault(endpoint, []).append(pipe)
         scope = trio.CancelScope()
         self._connected.setdefault(endpoint, []).append(scope)
         self._spawn(dial_loop, self, endpoint, transport, address, pipe, scope, connect_rid)
@@ -356,6 +361,9 @@ class Socket(trio.abc.AsyncResource):
             raise ZMQError(C.ENOENT, f"not connected to {endpoint}")
         for scope in scopes:
             scope.cancel()
+        # As libzmq's term_endpoint: from now on nothing is routed to this peer.
+        for pipe in self._connect_pipes.pop(endpoint, ()):
+            self._terminate_pipe(pipe)
 
     def _dialer_ended(self, endpoint: str, scope: trio.CancelScope) -> None:
         scopes = self._connected.get(endpoint)
@@ -375,6 +383,11 @@ class Socket(trio.abc.AsyncResource):
         self._wake_all()
 
     def _terminate_pipe(self, pipe: Pipe) -> None:
+        pipes = self._connect_pipes.get(pipe.endpoint)
+        if pipes and pipe in pipes:
+            pipes.remove(pipe)
+            if not pipes:
+                del self._connect_pipes[pipe.endpoint]
         if pipe in self._pipes:
             self._pipes.discard(pipe)
             self._pattern.detach(pipe)
@@ -669,26 +682,38 @@ class Socket(trio.abc.AsyncResource):
         """
         if not self._closing:
             self._begin_close()
-            try:
-                linger = self._opts.linger
-                if linger != 0 and self._outbound_pending():
-                    with trio.move_on_after(linger / 1000 if linger > 0 else math.inf):
-                        await self._drained.wait()
-            finally:
-                self._cancel_everything()
-        with trio.CancelScope(shield=True):
-            await self._finished.wait()
+        await self._finish_close()
 
     def close(self, linger: int | None = None) -> None:
         """Close without waiting (pyzmq parity). ``linger`` (ms) overrides the option.
 
-        Pending messages are written in the background for up to ``linger`` ms.
+        The socket refuses further use at once; pending messages are written in the
+        background for up to ``linger`` ms.
         """
         if self._closing:
             return
         if linger is not None:
             self._opts.set("linger", linger)
-        self.context._spawn_system(self.aclose)
+        self._begin_close()
+        self.context._spawn_system(self._finish_close)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Close (as :meth:`aclose`); when the body raised, with linger 0."""
+        if exc_info[1] is not None and not self._closing:
+            self._opts.set("linger", 0)
+        await self.aclose()
+
+    async def _finish_close(self) -> None:
+        try:
+            linger = self._opts.linger
+            if linger != 0 and not self._cancelled and self._outbound_pending():
+                with trio.move_on_after(linger / 1000 if linger > 0 else math.inf):
+                    await self._drained.wait()
+        finally:
+            if not self._cancelled:
+                self._cancel_everything()
+        with trio.CancelScope(shield=True):
+            await self._finished.wait()
 
     def _begin_close(self) -> None:
         self._closing = True
@@ -708,11 +733,9 @@ class Socket(trio.abc.AsyncResource):
             for scope in scopes:
                 scope.cancel()
         self._connected.clear()
+        self._cancelled = True
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
-        elif not self._started.is_set():
-            # never started: nothing to cancel
-            self._pending.clear()
         self.context._forget_socket(self)
 
 
@@ -727,9 +750,9 @@ def _make_option_property(name: str) -> property:
 
 
 for _name, _spec in OPTIONS.items():
-    if _name not in ("type",):
-        setattr(Socket, _name, _make_option_property(_name))
-    for _alias in _spec.aliases:
-        setattr(Socket, _alias, _make_option_property(_name))
+    # Methods with an option's name (subscribe, unsubscribe) keep their method form.
+    for _attr in (_name, *_spec.aliases):
+        if _attr != "type" and not hasattr(Socket, _attr):
+            setattr(Socket, _attr, _make_option_property(_name))
 Socket.type = property(lambda self: self.socket_type, doc="The socket type (trinq.SocketType).")  # type: ignore[assignment]
-del _name, _spec, _alias
+del _name, _spec, _attr
