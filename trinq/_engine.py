@@ -262,21 +262,21 @@ class Engine:
             while True:
                 n = 0
                 for ev in events:
-                    # data messages are plain frame lists (raw_messages=True)
-                    if type(ev) is list:
-                        n += 1
-                        try:
-                            put(ev)
-                        except trio.WouldBlock:
-                            if lot:
-                                lot.unpark_all()
-                            self._reading_blocked = True
-                            await in_send.send(ev)
-                            self._reading_blocked = False
-                    elif type(ev) is Message:  # PUB/XPUB: a non-subscription message
-                        n += 1
-                    else:
-                        self._on_event(ev)
+                    # data messages are plain frame lists (raw_messages=True) ...
+                    if type(ev) is not list:
+                        if type(ev) is not Message:
+                            self._on_event(ev)
+                            continue
+                        ev = ev.frames  # ... except PUB/XPUB's non-subscription data
+                    n += 1
+                    try:
+                        put(ev)
+                    except trio.WouldBlock:
+                        if lot:
+                            lot.unpark_all()
+                        self._reading_blocked = True
+                        await in_send.send(ev)
+                        self._reading_blocked = False
                 if n:
                     stats[0] += n
                     if lot:
