@@ -34,16 +34,45 @@ async def serve_endpoint(
     transport: Transport,
     listeners: list[trio.abc.Listener[trio.abc.Stream]],
     scope: trio.CancelScope,
+    listen_scope: trio.CancelScope,
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
+    """Accept on ``listeners`` until ``listen_scope`` is cancelled; run every
+    accepted connection until ``scope`` is cancelled.
+
+    The two scopes let a closing socket stop accepting at once while the
+    connections it already has keep writing during ``linger``.
+    """
     try:
         with scope:
             async with trio.open_nursery() as nursery:
-                for listener in listeners:
-                    nursery.start_soon(_accept_loop, sock, endpoint, transport, listener, nursery)
+                nursery.start_soon(
+                    _listen, sock, endpoint, transport, listeners, listen_scope, nursery
+                )
                 sock._emit(Event.LISTENING, 0, endpoint)
                 task_status.started()
+    finally:
+        with trio.CancelScope(shield=True):
+            for listener in listeners:
+                await trio.aclose_forcefully(listener)
+
+
+async def _listen(
+    sock: Socket,
+    endpoint: str,
+    transport: Transport,
+    listeners: list[trio.abc.Listener[trio.abc.Stream]],
+    listen_scope: trio.CancelScope,
+    connections: trio.Nursery,
+) -> None:
+    try:
+        with listen_scope:
+            async with trio.open_nursery() as nursery:
+                for listener in listeners:
+                    nursery.start_soon(
+                        _accept_loop, sock, endpoint, transport, listener, connections
+                    )
     finally:
         with trio.CancelScope(shield=True):
             for listener in listeners:
@@ -68,9 +97,11 @@ async def _accept_loop(
                 continue
             raise
         try:
-            transport.prepare_accepted(stream, sock._opts)  # type: ignore[attr-defined]
-        except OSError:
-            pass
+            stream = transport.prepare_accepted(stream, sock._opts)
+        except OSError as exc:
+            sock._emit(Event.ACCEPT_FAILED, exc.errno or 0, endpoint, str(exc))
+            await trio.aclose_forcefully(stream)
+            continue
         sock._emit(Event.ACCEPTED, sock._next_connection_id(), endpoint)
         nursery.start_soon(_serve_one, sock, endpoint, transport, stream)
 

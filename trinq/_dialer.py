@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import math
 import random
+import sys
 from typing import TYPE_CHECKING
 
 import trio
@@ -27,6 +28,9 @@ import trio
 from ._engine import Engine, Outcome
 from ._monitor import Event
 from ._transports import Transport
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
 
 if TYPE_CHECKING:
     from ._pipe import Pipe
@@ -56,8 +60,7 @@ async def dial_loop(
                     with trio.fail_after(timeout):
                         stream = await transport.connect(address, opts)
                 except (OSError, trio.TooSlowError) as exc:
-                    code = exc.errno if isinstance(exc, OSError) and exc.errno else errno.ETIMEDOUT
-                    sock._emit(Event.CONNECT_DELAYED, code, endpoint, str(exc))
+                    sock._emit(Event.CONNECT_DELAYED, _connect_errno(exc), endpoint, str(exc))
                 else:
                     sock._emit(Event.CONNECTED, sock._next_connection_id(), endpoint)
                     engine = Engine(sock, stream, endpoint, pipe, transport.peer_address(stream))
@@ -82,3 +85,24 @@ async def dial_loop(
         if pipe is not None:
             sock._terminate_pipe(pipe)
         sock._dialer_ended(endpoint, scope)
+
+
+def _connect_errno(exc: BaseException) -> int:
+    """The errno behind a failed connect.
+
+    trio's ``open_tcp_stream`` raises a plain ``OSError`` ("all attempts to
+    connect ... failed") whose real errors are in ``__cause__`` (one error, or an
+    exception group of the attempts); ETIMEDOUT means connect_timeout expired.
+    """
+    if isinstance(exc, trio.TooSlowError):
+        return errno.ETIMEDOUT
+    seen: list[BaseException] = [exc]
+    while seen:
+        err = seen.pop(0)
+        if isinstance(err, OSError) and err.errno:
+            return err.errno
+        if isinstance(err, BaseExceptionGroup):
+            seen.extend(err.exceptions)
+        if err.__cause__ is not None:
+            seen.append(err.__cause__)
+    return errno.ECONNREFUSED

@@ -317,7 +317,10 @@ class Engine:
             self._finish(Outcome.CLOSED, "peer closed the connection")
         else:
             assert self.pipe is not None
-            self.socket._pattern.on_command(self.pipe, ev)
+            sock = self.socket
+            sock._pattern.on_command(self.pipe, ev)
+            if sock._recv_lot:  # e.g. XPUB turned a subscription into a message
+                sock._recv_lot.unpark_all()
 
     async def _writer(self) -> None:
         sock = self.socket
@@ -338,7 +341,7 @@ class Engine:
                 batch: list[list[bytes]] = []
                 chunks: list[bytes] = []  # wire bytes, in order, for Encoded items
                 nbytes = 0
-                nsent = 0
+                nsent = 0  # Encoded items (whole messages) in chunks
                 if not commands:
                     try:
                         first = await receive()
@@ -351,6 +354,7 @@ class Engine:
                     elif first is not wake:
                         chunks.append(first.data)
                         nbytes += len(first.data)
+                        nsent += 1
                 while len(batch) < WRITE_BATCH_MESSAGES and nbytes < WRITE_BATCH_BYTES:
                     try:
                         m = receive_nowait()

@@ -25,7 +25,6 @@ only after draining them), and its ``out`` side refuses new messages.
 from __future__ import annotations
 
 import math
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -97,7 +96,6 @@ class Pipe:
         "_in_send",
         "_out_recv",
         "_out_send",
-        "commands",
         "endpoint",
         "engine",
         "peer_identity",
@@ -129,8 +127,6 @@ class Pipe:
         #: Take one whole message from the peer; trio.WouldBlock when empty,
         #: trio.EndOfChannel once terminated and drained.
         self.recv_nowait = in_recv.receive_nowait
-        #: Commands (subscriptions, JOIN/LEAVE) for the writer; never subject to HWM.
-        self.commands: deque[Any] = deque()
         self.endpoint = endpoint
         self.engine: Engine | None = None
         self.routing_id = b""
@@ -180,13 +176,20 @@ class Pipe:
         Commands bypass the HWM. While no connection is attached they are dropped:
         patterns replay their state (e.g. every subscription) on each new connection.
         """
-        if self.engine is None or self.terminated:
-            return
-        self.commands.append(command)
-        try:
-            self._out_send.send_nowait(WAKE)
-        except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
-            pass  # a full queue means the writer is busy and will see the command
+        if self.engine is not None and not self.terminated:
+            self.engine.send_command(command)
+
+    def outbound_pending(self) -> bool:
+        """Whether messages are queued, or held by a writer that has not written them.
+
+        A writer parked in ``receive()`` holds nothing; one that has been handed a
+        message (or is inside ``send_all``) is not parked, so it counts as pending
+        until it finishes.
+        """
+        st = self._out_send.statistics()
+        if st.current_buffer_used:
+            return True
+        return self.engine is not None and st.tasks_waiting_receive == 0
 
     def outbound_queued(self) -> int:
         return self._out_send.statistics().current_buffer_used

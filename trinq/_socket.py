@@ -16,8 +16,10 @@ spends per message. ``send``/``recv`` therefore do *not* yield to the scheduler
 on every call. The exact guarantee (documented for users in docs/design.md):
 
 * every ``send*``/``recv*`` call first checks for cancellation: if the
-  enclosing scope is cancelled (or its deadline has passed) it raises
-  :class:`trio.Cancelled` without moving anything;
+  enclosing scope has been cancelled (including a deadline the scheduler has
+  already processed) it raises :class:`trio.Cancelled` without moving anything;
+  a deadline that expires during a tight loop is processed at the loop's next
+  yield, so at most :data:`YIELD_EVERY` more messages move;
 * a call that can complete at once (room under SNDHWM / a message queued) does
   so, and yields to the scheduler at least once every :data:`YIELD_EVERY` such
   calls, so a tight send or receive loop cannot starve other tasks (or its own
@@ -171,7 +173,8 @@ class Socket(trio.abc.AsyncResource):
         self._monitors: list[Monitor] = []
         self._stats = [0, 0, 0, 0]  # messages in, messages out, bytes in, bytes out
         self._conn_counter = 0
-        self._bound: dict[str, trio.CancelScope] = {}
+        # endpoint -> (scope of the endpoint and its connections, scope of its listeners)
+        self._bound: dict[str, tuple[trio.CancelScope, trio.CancelScope]] = {}
         self._connected: dict[str, list[trio.CancelScope]] = {}
         self._connect_pipes: dict[str, list[Pipe]] = {}
         self._nursery: trio.Nursery | None = None
@@ -306,10 +309,13 @@ class Socket(trio.abc.AsyncResource):
                 await trio.aclose_forcefully(listener)
             raise ZMQError(C.EADDRINUSE, f"already bound to {resolved}")
         scope = trio.CancelScope()
-        self._bound[resolved] = scope
+        listen_scope = trio.CancelScope()
+        self._bound[resolved] = (scope, listen_scope)
         assert self._nursery is not None
         try:
-            await self._nursery.start(serve_endpoint, self, resolved, transport, listeners, scope)
+            await self._nursery.start(
+                serve_endpoint, self, resolved, transport, listeners, scope, listen_scope
+            )
         except BaseException:
             self._bound.pop(resolved, None)
             raise
@@ -321,10 +327,10 @@ class Socket(trio.abc.AsyncResource):
         connections accepted through it. Cancellation: the unbind is already done
         when this yields; a cancel only skips the wait for the listener to close."""
         self._check_open()
-        scope = self._bound.pop(endpoint, None)
-        if scope is None:
+        scopes = self._bound.pop(endpoint, None)
+        if scopes is None:
             raise ZMQError(C.ENOENT, f"not bound to {endpoint}")
-        scope.cancel()
+        scopes[0].cancel()
         await trio.lowlevel.checkpoint()
 
     def connect(self, endpoint: str) -> None:
@@ -460,8 +466,11 @@ class Socket(trio.abc.AsyncResource):
             frames.append(data)
             try:
                 await self._send_message(frames, flags)
+            except (trio.Cancelled, Again):
+                frames.pop()  # retryable: the earlier SNDMORE frames stay pending
+                raise
             except BaseException:
-                frames.pop()
+                self._partial_send = []  # e.g. EFSM: the whole message is discarded
                 raise
             self._partial_send = []
             return
@@ -513,19 +522,25 @@ class Socket(trio.abc.AsyncResource):
 
     async def _send_wait(self, frames: Msg) -> None:
         timeo = self._opts.sndtimeo
-        with trio.move_on_after(timeo / 1000 if timeo >= 0 else math.inf) as scope:
-            while True:
-                await self._send_lot.park()
-                if self._closing:
-                    raise ZMQError(C.ENOTSOCK, "socket is closed")
-                try:
-                    self._pattern_send(frames)
-                except trio.WouldBlock:
-                    continue
-                self._send_budget = YIELD_EVERY
-                return
-        if scope.cancelled_caught:
-            raise Again("send timed out (sndtimeo)")
+        if timeo < 0:
+            await self._send_park(frames)
+            return
+        with trio.move_on_after(timeo / 1000):
+            await self._send_park(frames)
+            return
+        raise Again("send timed out (sndtimeo)")
+
+    async def _send_park(self, frames: Msg) -> None:
+        while True:
+            await self._send_lot.park()
+            if self._closing:
+                raise ZMQError(C.ENOTSOCK, "socket is closed")
+            try:
+                self._pattern_send(frames)
+            except trio.WouldBlock:
+                continue
+            self._send_budget = YIELD_EVERY
+            return
 
     # --- receiving ---------------------------------------------------------------
 
@@ -599,19 +614,23 @@ class Socket(trio.abc.AsyncResource):
 
     async def _recv_wait(self) -> Msg:
         timeo = self._opts.rcvtimeo
-        with trio.move_on_after(timeo / 1000 if timeo >= 0 else math.inf) as scope:
-            while True:
-                if self._closing:
-                    raise ZMQError(C.ENOTSOCK, "socket is closed")
-                await self._recv_lot.park()
-                try:
-                    msg = self._pattern_recv()
-                except trio.WouldBlock:
-                    continue
-                self._recv_budget = YIELD_EVERY
-                return msg
-        assert scope.cancelled_caught
+        if timeo < 0:
+            return await self._recv_park()
+        with trio.move_on_after(timeo / 1000):
+            return await self._recv_park()
         raise Again("receive timed out (rcvtimeo)")
+
+    async def _recv_park(self) -> Msg:
+        while True:
+            if self._closing:
+                raise ZMQError(C.ENOTSOCK, "socket is closed")
+            await self._recv_lot.park()
+            try:
+                msg = self._pattern_recv()
+            except trio.WouldBlock:
+                continue
+            self._recv_budget = YIELD_EVERY
+            return msg
 
     def __aiter__(self) -> AsyncIterator[list[bytes]]:
         return self._iterate()
@@ -660,10 +679,7 @@ class Socket(trio.abc.AsyncResource):
 
     def _outbound_pending(self) -> bool:
         for pipe in self._pipes_for_linger:
-            if pipe.outbound_queued():
-                return True
-            engine = pipe.engine
-            if engine is not None and engine.writing:
+            if pipe.outbound_pending():
                 return True
         return False
 
@@ -718,9 +734,9 @@ class Socket(trio.abc.AsyncResource):
     def _begin_close(self) -> None:
         self._closing = True
         self._pipes_for_linger = list(self._pipes)
-        for scope in self._bound.values():
-            scope.cancel()
-        self._bound.clear()
+        # Stop accepting; connections already accepted keep writing during linger.
+        for _, listen_scope in self._bound.values():
+            listen_scope.cancel()
         # Refuse new messages; writers drain what is queued, then end.
         for pipe in list(self._pipes):
             self._pattern.detach(pipe)
@@ -733,6 +749,9 @@ class Socket(trio.abc.AsyncResource):
             for scope in scopes:
                 scope.cancel()
         self._connected.clear()
+        for scope, _ in self._bound.values():
+            scope.cancel()
+        self._bound.clear()
         self._cancelled = True
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()

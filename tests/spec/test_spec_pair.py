@@ -60,7 +60,9 @@ async def test_pair_refuses_second_peer(ctx, transport, tmp_path):
         await wait_for_event(mon, trinq.Event.HANDSHAKE_SUCCEEDED)
         await b.send(b"from b")
         assert await a.recv() == b"from b"
-        c = ctx.socket(trinq.PAIR)
+        # linger=0: c's message can never be delivered, and with libzmq's default
+        # linger (-1) closing c would wait for it forever (as zmq_ctx_term does).
+        c = ctx.socket(trinq.PAIR, linger=0)
         c.connect(ep)
         await c.send(b"from c")  # queued on c's own pipe
         seen = await wait_for_event(mon, trinq.Event.DISCONNECTED)

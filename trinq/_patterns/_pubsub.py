@@ -58,30 +58,6 @@ _Cancel = zmtp.Cancel
 _encode_message = zmtp.encode_message
 
 
-def _send_command(pipe: Pipe, command: Any) -> None:
-    """Queue a subscription command for *pipe*'s current connection, if any.
-
-    Dropped while the pipe has no connection: subscribers replay every
-    subscription in :meth:`pipe_connected`.
-    """
-    engine = pipe.engine
-    if engine is not None and not pipe.terminated:
-        engine.send_command(command)
-
-
-def _wake_receivers(pipe: Pipe) -> None:
-    """Unpark receivers after a command produced a message for the application.
-
-    The engine wakes receivers after *messages* only; a subscription event turned
-    into an XPUB notification needs the same.
-    """
-    engine = pipe.engine
-    if engine is not None:
-        lot = engine.socket._recv_lot
-        if lot:
-            lot.unpark_all()
-
-
 class _Publisher(Pattern):
     """PUB and XPUB: publisher-side filtering over a subscription trie."""
 
@@ -141,7 +117,6 @@ class _Publisher(Pattern):
             asked.discard(topic)
         if self.reports and opts.xpub_manual:
             self._notify((b"\x01" if subscribe else b"\x00") + topic, pipe)
-            _wake_receivers(pipe)
             return
         if subscribe:
             notify = self._trie.add(topic, pipe) or opts.xpub_verbose or opts.xpub_verboser
@@ -149,7 +124,6 @@ class _Publisher(Pattern):
             notify = self._trie.remove(topic, pipe) or opts.xpub_verboser
         if notify and self.reports:
             self._notify((b"\x01" if subscribe else b"\x00") + topic, pipe)
-            _wake_receivers(pipe)
 
     def _notify(self, data: bytes, pipe: Pipe | None) -> None:
         """Queue a subscription message for the application (XPUB only)."""
@@ -260,7 +234,7 @@ class _Subscriber(Pattern):
     def pipe_connected(self, pipe: Pipe) -> None:
         # libzmq xsub_t::xattach_pipe / xhiccuped: replay every subscription.
         for topic in self._filter:
-            _send_command(pipe, _Subscribe(topic))
+            pipe.send_command(_Subscribe(topic))
 
     def subscribe(self, topic: bytes) -> None:
         """Add one reference to *topic* and tell every connected publisher."""
@@ -269,14 +243,14 @@ class _Subscriber(Pattern):
         # included: XPUB's verbose mode relies on it through proxies).
         command = _Subscribe(topic)
         for pipe in self._dist.pipes:
-            _send_command(pipe, command)
+            pipe.send_command(command)
 
     def unsubscribe(self, topic: bytes) -> None:
         """Drop one reference to *topic*; the last one is cancelled upstream."""
         if self._filter.remove(topic):
             command = _Cancel(topic)
             for pipe in self._dist.pipes:
-                _send_command(pipe, command)
+                pipe.send_command(command)
 
 
 @register_pattern

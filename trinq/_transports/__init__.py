@@ -39,6 +39,9 @@ class Transport(Protocol):
     async def connect(self, address: str, options: Options) -> trio.abc.Stream:
         """Open one connection to ``address``."""
 
+    def prepare_accepted(self, stream: trio.abc.Stream, options: Options) -> trio.abc.Stream:
+        """Apply options to an accepted stream; return the stream the engine drives."""
+
     def peer_address(self, stream: trio.abc.Stream) -> str:
         """A printable address of the remote end (for monitor events and ZAP)."""
 

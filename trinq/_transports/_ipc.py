@@ -18,6 +18,7 @@ import trio
 from .._constants import EINVAL
 from .._errors import ZMQError
 from .._options import Options
+from ._stream import lean_stream
 
 __all__ = ["IpcTransport"]
 
@@ -97,10 +98,10 @@ class IpcTransport:
         except BaseException:
             sock.close()
             raise
-        return trio.SocketStream(sock)
+        return lean_stream(trio.SocketStream(sock))
 
-    def prepare_accepted(self, stream: trio.abc.Stream, options: Options) -> None:
-        return None
+    def prepare_accepted(self, stream: trio.abc.Stream, options: Options) -> trio.abc.Stream:
+        return lean_stream(stream)
 
     def peer_address(self, stream: trio.abc.Stream) -> str:
         return ""

@@ -9,6 +9,7 @@ import trio
 from .._constants import EINVAL
 from .._errors import ZMQError
 from .._options import Options
+from ._stream import lean_stream
 
 __all__ = ["TcpTransport", "parse_tcp_address"]
 
@@ -87,11 +88,12 @@ class TcpTransport:
         host, port = parse_tcp_address(address, bind=False)
         stream = await trio.open_tcp_stream(host, port)
         _apply_keepalive(stream.socket, options)
-        return stream
+        return lean_stream(stream)
 
-    def prepare_accepted(self, stream: trio.abc.Stream, options: Options) -> None:
+    def prepare_accepted(self, stream: trio.abc.Stream, options: Options) -> trio.abc.Stream:
         if isinstance(stream, trio.SocketStream):
             _apply_keepalive(stream.socket, options)
+        return lean_stream(stream)
 
     def peer_address(self, stream: trio.abc.Stream) -> str:
         try:

@@ -1,0 +1,120 @@
+"""A lean trio Stream over a non-blocking stdlib socket.
+
+``trio.SocketStream`` wraps every successful ``send``/``recv`` in a
+checkpoint sandwich (a scheduler pass per call). trinq's engine already yields
+where it matters (its writer waits on a memory channel, its reader on the
+socket), so this stream skips the extra pass on the success path and waits
+with :func:`trio.lowlevel.wait_readable` / :func:`~trio.lowlevel.wait_writable`
+only when the kernel says it would block. Semantics otherwise match
+``trio.SocketStream``: ``send_all`` may have sent part of the data if
+cancelled; ``receive_some`` is atomic; errors become ``BrokenResourceError`` /
+``ClosedResourceError``.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket as _stdlib_socket
+
+import trio
+from trio.lowlevel import checkpoint, notify_closing, wait_readable, wait_writable
+
+__all__ = ["LeanSocketStream", "lean_stream"]
+
+_CLOSED_ERRNOS = {errno.EBADF, errno.ENOTSOCK}
+
+
+class LeanSocketStream(trio.abc.HalfCloseableStream):
+    """See the module docstring. Construct it with :func:`lean_stream`."""
+
+    def __init__(self, sock: _stdlib_socket.socket) -> None:
+        sock.setblocking(False)
+        self._sock = sock
+        self._closed = False
+        self._sending = False
+        self._receiving = False
+
+    @property
+    def socket(self) -> _stdlib_socket.socket:
+        return self._sock
+
+    def getpeername(self) -> object:
+        return self._sock.getpeername()
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if self._sending:
+            raise trio.BusyResourceError("another task is sending on this stream")
+        if self._closed:
+            raise trio.ClosedResourceError
+        self._sending = True
+        try:
+            view = memoryview(data)
+            total = len(view)
+            sent = 0
+            if not total:
+                await checkpoint()
+            while sent < total:
+                try:
+                    sent += self._sock.send(view[sent:] if sent else view)
+                except BlockingIOError:
+                    await wait_writable(self._sock)
+                except OSError as exc:
+                    raise self._translate(exc) from exc
+        finally:
+            self._sending = False
+
+    async def wait_send_all_might_not_block(self) -> None:
+        if self._closed:
+            raise trio.ClosedResourceError
+        await wait_writable(self._sock)
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        if self._receiving:
+            raise trio.BusyResourceError("another task is receiving on this stream")
+        if self._closed:
+            raise trio.ClosedResourceError
+        self._receiving = True
+        try:
+            while True:
+                try:
+                    return self._sock.recv(max_bytes or 65536)
+                except BlockingIOError:
+                    await wait_readable(self._sock)
+                except OSError as exc:
+                    raise self._translate(exc) from exc
+        finally:
+            self._receiving = False
+
+    async def send_eof(self) -> None:
+        if self._closed:
+            raise trio.ClosedResourceError
+        await checkpoint()
+        try:
+            self._sock.shutdown(_stdlib_socket.SHUT_WR)
+        except OSError as exc:
+            raise self._translate(exc) from exc
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            notify_closing(self._sock)
+            self._sock.close()
+        await checkpoint()
+
+    def _translate(self, exc: OSError) -> Exception:
+        if self._closed or exc.errno in _CLOSED_ERRNOS:
+            return trio.ClosedResourceError("stream was closed")
+        return trio.BrokenResourceError(exc)
+
+
+def lean_stream(stream: trio.abc.Stream) -> trio.abc.Stream:
+    """Turn a ``trio.SocketStream`` into a :class:`LeanSocketStream` (same socket).
+
+    Anything else is returned unchanged.
+    """
+    if not isinstance(stream, trio.SocketStream):
+        return stream
+    tsock = stream.socket
+    family, type_, proto = tsock.family, tsock.type, tsock.proto
+    fd = tsock.detach()
+    return LeanSocketStream(_stdlib_socket.socket(family, type_, proto, fileno=fd))
