@@ -41,7 +41,8 @@ import trio
 
 from . import zmtp
 from ._monitor import Event
-from ._pipe import WAKE, Pipe
+from ._pipe import WAKE, Encoded, Pipe
+from ._transports._stream import LeanSocketStream
 
 if TYPE_CHECKING:
     from ._socket import Socket
@@ -99,6 +100,10 @@ class Engine:
         self.reason: str | None = None
         self.handshake_done = False
         self.writing = False
+        #: the writer is parked on an empty queue (see try_write_now)
+        self.writer_idle = False
+        sock_obj = getattr(stream, "socket", None)
+        self._raw_send = sock_obj.send if isinstance(stream, LeanSocketStream) else None
         self._recv_chunks = 0
         self._ttl_armed_at = 0
         self._reading_blocked = False
@@ -111,12 +116,44 @@ class Engine:
     def send_command(self, command: Any) -> None:
         """Queue a ZMTP command for the writer (never blocks, bypasses the HWM)."""
         self.commands.append(command)
+        self.writer_idle = False
         pipe = self.pipe
         if pipe is not None:
             try:
                 pipe._out_send.send_nowait(WAKE)
             except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
                 pass  # the writer is busy (or draining) and will see the command
+
+    def try_write_now(self, msg: Any) -> bool:
+        """Write ``msg`` on the caller's stack if that is cheaper than waking the writer.
+
+        Only while the writer is parked with nothing queued (so order is kept), and
+        only when the socket has waited or yielded since its previous send -- the
+        request/reply rhythm, where waking a writer task costs a scheduler pass per
+        message. A tight send loop keeps going through the queue, so the writer
+        still batches. A partial write hands the rest to the writer. Never blocks,
+        never raises: ``False`` means "queue it as usual".
+        """
+        sock = self.socket
+        if not (self.writer_idle and sock._direct_ok) or self.commands:
+            return False
+        raw_send = self._raw_send
+        if raw_send is None:
+            return False
+        data = self.conn.send_message(msg) if type(msg) is list else msg.data
+        try:
+            n = raw_send(data)
+        except OSError:
+            return False  # EAGAIN, or a broken connection the reader/writer will see
+        sock._direct_ok = False
+        if n < len(data):
+            self.writer_idle = False
+            assert self.pipe is not None
+            self.pipe._out_send.send_nowait(Encoded(data[n:]))
+        stats = sock._stats
+        stats[1] += 1
+        stats[3] += n
+        return True
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -281,6 +318,9 @@ class Engine:
                     stats[0] += n
                     if lot:
                         lot.unpark_all()
+                        # Let the woken receiver run before this task goes back to the
+                        # socket: in request/reply its answer goes out a syscall sooner.
+                        await trio.lowlevel.cancel_shielded_checkpoint()
                 if conn.state is ERROR:
                     conn.events()  # raises the error that followed the events above
                 wanted = conn.wanted_bytes
@@ -336,6 +376,7 @@ class Engine:
         stats = sock._stats
         wake = WAKE
         ended = False
+        direct = self._raw_send is not None and not pipe.conflate
         try:
             while not ended:
                 batch: list[list[bytes]] = []
@@ -343,10 +384,19 @@ class Engine:
                 nbytes = 0
                 nsent = 0  # Encoded items (whole messages) in chunks
                 if not commands:
+                    # direct writes only while the queue is really empty (order!)
+                    idle = direct and not out.statistics().current_buffer_used
+                    if idle:
+                        self.writer_idle = True
+                        pipe.enable_direct()
                     try:
                         first = await receive()
                     except trio.EndOfChannel:
                         break
+                    finally:
+                        if idle:
+                            self.writer_idle = False
+                            pipe.disable_direct()
                     if type(first) is list:
                         batch.append(first)
                         for f in first:

@@ -141,6 +141,24 @@ class Pipe:
     def __repr__(self) -> str:
         return f"<Pipe {self.endpoint or '?'} id={self.routing_id!r}>"
 
+    # --- direct writes --------------------------------------------------------------
+
+    def enable_direct(self) -> None:
+        """Called by an idle writer: route the next message through
+        :meth:`_send_direct` so it can be written without waking the writer."""
+        if not self._conflate:
+            self.send_nowait = self._send_direct
+
+    def disable_direct(self) -> None:
+        self.send_nowait = self._out_send.send_nowait if not self._conflate else self._send_conflate
+
+    def _send_direct(self, msg: Msg) -> None:
+        engine = self.engine
+        if engine is not None and engine.try_write_now(msg):
+            return
+        self.disable_direct()
+        self._out_send.send_nowait(msg)
+
     # --- conflate ------------------------------------------------------------------
 
     def _send_conflate(self, msg: Msg) -> None:

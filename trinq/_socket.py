@@ -167,6 +167,9 @@ class Socket(trio.abc.AsyncResource):
         self._recv_lot = ParkingLot()
         self._send_budget = YIELD_EVERY
         self._recv_budget = YIELD_EVERY
+        #: True once the socket waited or yielded since its last send: the next
+        #: send may be written directly by the engine (Engine.try_write_now).
+        self._direct_ok = True
         self._partial_send: list[bytes] = []
         self._partial_recv: deque[bytes] = deque()
         self._pipes: set[Pipe] = set()
@@ -453,6 +456,7 @@ class Socket(trio.abc.AsyncResource):
             self._send_budget = budget
         else:
             self._send_budget = YIELD_EVERY
+            self._direct_ok = True
             await cancel_shielded_checkpoint()
 
     async def _send_frame_slow(self, data: bytes, flags: int) -> None:
@@ -518,6 +522,7 @@ class Socket(trio.abc.AsyncResource):
             self._send_budget = budget
         else:
             self._send_budget = YIELD_EVERY
+            self._direct_ok = True
             await cancel_shielded_checkpoint()
 
     async def _send_wait(self, frames: Msg) -> None:
@@ -532,6 +537,7 @@ class Socket(trio.abc.AsyncResource):
 
     async def _send_park(self, frames: Msg) -> None:
         while True:
+            self._direct_ok = True
             await self._send_lot.park()
             if self._closing:
                 raise ZMQError(C.ENOTSOCK, "socket is closed")
@@ -624,6 +630,7 @@ class Socket(trio.abc.AsyncResource):
         while True:
             if self._closing:
                 raise ZMQError(C.ENOTSOCK, "socket is closed")
+            self._direct_ok = True
             await self._recv_lot.park()
             try:
                 msg = self._pattern_recv()
