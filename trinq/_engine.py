@@ -299,8 +299,8 @@ class Engine:
             while True:
                 n = 0
                 for ev in events:
-                    # data messages are plain frame lists (raw_messages=True) ...
-                    if type(ev) is not list:
+                    # data messages are plain frame tuples (raw_messages=True) ...
+                    if type(ev) is not tuple:
                         if type(ev) is not Message:
                             self._on_event(ev)
                             continue
@@ -335,8 +335,9 @@ class Engine:
                 conn.receive_data(data)
                 events = conn.events()
         except zmtp.ProtocolError as exc:
-            sock._emit(Event.HANDSHAKE_FAILED_PROTOCOL, _zmtp_code(exc), self.endpoint, str(exc))
-            self._finish(Outcome.PROTOCOL_ERROR, str(exc))
+            # As libzmq: after the handshake a protocol error is reported as the
+            # DISCONNECTED event (whose reason says why), not as HANDSHAKE_FAILED_*.
+            self._finish(Outcome.PROTOCOL_ERROR, f"protocol error: {exc}")
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self._finish(Outcome.CLOSED, str(exc) or type(exc).__name__)
 
@@ -506,7 +507,3 @@ def _errno_of(exc: BaseException) -> int:
     if isinstance(cause, OSError) and cause.errno:
         return cause.errno
     return errno.ECONNRESET
-
-
-def _zmtp_code(exc: BaseException) -> int:
-    return getattr(exc, "zmtp_code", None) or errno.EPROTO

@@ -568,14 +568,17 @@ class Socket(trio.abc.AsyncResource):
                 if self._closing:
                     raise ZMQError(C.ENOTSOCK, "socket is closed") from None
                 raise Again() from None
-            return await self._recv_wait()
-        budget = self._recv_budget - 1
-        if budget:
-            self._recv_budget = budget
+            msg = await self._recv_wait()
         else:
-            self._recv_budget = YIELD_EVERY
-            await cancel_shielded_checkpoint()
-        return msg
+            budget = self._recv_budget - 1
+            if budget:
+                self._recv_budget = budget
+            else:
+                self._recv_budget = YIELD_EVERY
+                self._direct_ok = True
+                await cancel_shielded_checkpoint()
+        # received messages travel as tuples (see zmtp raw_messages); users get lists
+        return msg if type(msg) is list else list(msg)
 
     async def recv(self, flags: int = 0) -> bytes:
         """Receive one frame. For a multipart message, later calls return the next
@@ -601,6 +604,7 @@ class Socket(trio.abc.AsyncResource):
                     self._recv_budget = budget
                 else:
                     self._recv_budget = YIELD_EVERY
+                    self._direct_ok = True
                     await cancel_shielded_checkpoint()
         if len(msg) > 1:
             self._partial_recv.extend(msg[1:])

@@ -264,6 +264,8 @@ class Sub(_Subscriber):
 
     def recv_nowait(self) -> Msg:
         recv = self._fq.recv_nowait
+        if b"" in self._filter and not self.options.invert_matching:
+            return recv()  # subscribed to everything: nothing to filter
         check = self._filter.check
         while True:
             msg = recv()

@@ -196,8 +196,10 @@ class Connection:
         self._fast_rx = False
         self._can_send = False
         self._transparent = self.mechanism.transparent
-        # raw_messages: data messages come out of events() as plain list[bytes]
-        # (not Message), saving an object per message on the engine's hot path.
+        # raw_messages: data messages come out of events() as plain tuples of
+        # frames (not Message), saving an object per message on the engine's hot
+        # path; tuples of bytes are untracked by the garbage collector, so deep
+        # queues of received messages do not slow every collection down.
         self._factory: Callable[[list[bytes]], Any] | None = (
             _pub_factory if socket_type in ("PUB", "XPUB") else None if raw_messages else Message
         )
@@ -416,7 +418,7 @@ class Connection:
                 continue
             frames = decoder.add_frame(flags, body)
             if frames is not None:
-                events.append(factory(frames) if factory else frames)
+                events.append(factory(frames) if factory else tuple(frames))
 
     def _pump_mechanism(self) -> None:
         mechanism = self.mechanism

@@ -244,8 +244,8 @@ class FrameDecoder:
     ) -> tuple[int, bytes] | None:
         """Decode every complete data message in the buffer.
 
-        For each complete multipart message, ``factory(frames)`` (or the frame
-        list itself when *factory* is None) is appended to *out*.  Decoding
+        For each complete multipart message, ``factory(frames)`` (or, when
+        *factory* is None, the frames as a tuple) is appended to *out*.  Decoding
         stops at the first command frame, which is consumed and returned as
         ``(flags, body)``; ``None`` means the buffer
         holds no further complete frame.  On an oversized frame the messages
@@ -268,7 +268,7 @@ class FrameDecoder:
                     end = pos + 2 + buf[pos + 1]
                     if end > n:
                         break
-                    append([buf[pos + 2 : end]])
+                    append((buf[pos + 2 : end],))
                     pos = end
             avail = n - pos
             if avail < 2:
@@ -303,10 +303,10 @@ class FrameDecoder:
                 parts.append(body)
             elif parts:
                 parts.append(body)
-                append(factory(parts) if factory else parts)
+                append(factory(parts) if factory else tuple(parts))
                 parts = []
             else:
-                append(factory([body]) if factory else [body])
+                append(factory([body]) if factory else (body,))
         if pos:
             self._buf = buf[pos:]
         self._parts = parts
