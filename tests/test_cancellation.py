@@ -8,29 +8,19 @@ a call that completes at once still yields to the scheduler at least every
 
 from __future__ import annotations
 
-import os
 import pickle
 import random
-import sys
 
 import pytest
 import trio
 import trio.testing
+from rawpeer import free_endpoint, wait_until
 
 import trinq
 from trinq._socket import YIELD_EVERY
 from trinq.testing import wait_for_event
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rawpeer import free_endpoint, wait_until
-
 E = trinq.Event
-
-
-@pytest.fixture
-async def ctx():
-    async with trinq.Context() as c:
-        yield c
 
 
 async def pair(ctx: trinq.Context, **opts) -> tuple[trinq.Socket, trinq.Socket]:  # type: ignore[no-untyped-def]

@@ -7,26 +7,16 @@ Time is virtual (``autojump_clock``): ``trio.sleep`` only advances it.
 
 from __future__ import annotations
 
-import os
 import struct
-import sys
 
 import pytest
 import trio
+from rawpeer import RawPeer, command, ping, serve_raw_once
 
 import trinq
 from trinq.testing import wait_for_event
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rawpeer import RawPeer, command, ping, serve_raw_once
-
 E = trinq.Event
-
-
-@pytest.fixture
-async def ctx():
-    async with trinq.Context() as c:
-        yield c
 
 
 def drain(mon: trinq.Monitor) -> list[trinq.MonitorEvent]:

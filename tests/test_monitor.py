@@ -7,17 +7,9 @@ well-behaved peer, with no crash, no hang and no lost message.
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 import trio
 import zmq
-
-import trinq
-from trinq.testing import TRANSPORTS, endpoint, wait_for_event
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rawpeer import (
     GREETING_V2,
     RawPeer,
@@ -29,13 +21,10 @@ from rawpeer import (
     ready,
 )
 
+import trinq
+from trinq.testing import TRANSPORTS, endpoint, wait_for_event
+
 E = trinq.Event
-
-
-@pytest.fixture
-async def ctx():
-    async with trinq.Context() as c:
-        yield c
 
 
 def drain(mon: trinq.Monitor) -> list[trinq.MonitorEvent]:

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import errno
 import math
-import os
-import sys
 
 import pytest
 import trio
+from rawpeer import GREETING_V2, free_endpoint, greeting, ready, serve_raw_once
 
 import trinq
 from trinq.testing import TRANSPORTS, endpoint, wait_for_event
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rawpeer import GREETING_V2, free_endpoint, greeting, ready, serve_raw_once
-
 E = trinq.Event
-
-
-@pytest.fixture
-async def ctx():
-    async with trinq.Context() as c:
-        yield c
 
 
 def drain(mon: trinq.Monitor) -> list[trinq.MonitorEvent]:

@@ -10,18 +10,10 @@ import sys
 import attrs
 import pytest
 import trio
+from rawpeer import free_endpoint, wait_until
 
 import trinq
 from trinq.testing import TRANSPORTS, endpoint, wait_for_event
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rawpeer import free_endpoint, wait_until
-
-
-@pytest.fixture
-async def ctx():
-    async with trinq.Context() as c:
-        yield c
 
 
 async def pull_push_pair(ctx: trinq.Context, bind_ep: str) -> tuple[trinq.Socket, trinq.Socket]:

@@ -9,7 +9,6 @@ linger 0, so a broken peer makes a test fail, never hang.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,21 +25,6 @@ ZTIMEO = 5000  # ms: every blocking pyzmq call returns within this
 
 def make_msg(i: int) -> list[bytes]:
     return [b"%d" % i, b"", os.urandom(i % 97) * (1 + i % 50)]
-
-
-@pytest.fixture
-def zctx() -> Iterator[zmq.Context[Any]]:
-    c: zmq.Context[Any] = zmq.Context()
-    try:
-        yield c
-    finally:
-        c.destroy(linger=0)
-
-
-@pytest.fixture
-async def ctx():
-    async with trinq.Context() as c:
-        yield c
 
 
 def zsocket(zctx: zmq.Context[Any], kind: int, **opts: int) -> zmq.Socket[Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,21 +21,6 @@ import trinq
 
 TIMEO_MS = 5000
 BINDS = ["trinq-binds", "libzmq-binds"]
-
-
-@pytest.fixture
-def zctx() -> Iterator[zmq.Context[Any]]:
-    context: zmq.Context[Any] = zmq.Context()
-    try:
-        yield context
-    finally:
-        context.destroy(linger=0)
-
-
-@pytest.fixture
-async def ctx():
-    async with trinq.Context() as c:
-        yield c
 
 
 def zsock(zctx: zmq.Context[Any], kind: int) -> zmq.Socket[Any]:

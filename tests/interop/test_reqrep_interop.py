@@ -124,13 +124,6 @@ def pyzmq_socket(zctx: zmq.Context, kind: str, opts: dict[str, Any]) -> zmq.Sock
     return s
 
 
-@pytest.fixture
-def zctx():
-    c = zmq.Context()
-    yield c
-    c.destroy(linger=0)
-
-
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("binder", ["client", "server"])
 @pytest.mark.parametrize("trinq_side", ["client", "server"])

@@ -22,12 +22,6 @@ from rawpeer import free_endpoint
 pytestmark = pytest.mark.parametrize("transport", TRANSPORTS)
 
 
-@pytest.fixture
-async def ctx():
-    async with trinq.Context() as c:
-        yield c
-
-
 async def test_pair_bidirectional_whole_messages(ctx, transport, tmp_path):
     """PAIR: "SHALL not filter or modify outgoing or incoming messages in any way." and
     "SHALL receive incoming messages from its single peer if it has one." / "SHALL deliver

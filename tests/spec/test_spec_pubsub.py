@@ -24,12 +24,6 @@ pytestmark = pytest.mark.parametrize("transport", TRANSPORTS)
 PROBE = b"\xffprobe"
 
 
-@pytest.fixture
-async def ctx():
-    async with trinq.Context() as c:
-        yield c
-
-
 def sock(ctx: trinq.Context, kind: int, **options: object) -> trinq.Socket:
     """A socket with linger 0, so a stalled peer never holds up the test's exit."""
     return ctx.socket(kind, linger=0, **options)

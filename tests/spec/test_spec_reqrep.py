@@ -25,12 +25,6 @@ pytestmark = pytest.mark.parametrize("transport", TRANSPORTS)
 HS = trinq.Event.HANDSHAKE_SUCCEEDED
 
 
-@pytest.fixture
-async def ctx():
-    async with trinq.Context() as c:
-        yield c
-
-
 async def wait_until(predicate: Callable[[], bool]) -> None:
     """Wait (bounded by the test's fail_after) until ``predicate()`` holds.
 
