@@ -23,46 +23,17 @@ import attrs
 import trio
 
 from .pipe_like import RECV_TERMINATED, PipeLike
+from .ring import PipeRing
 
 __all__ = ["FairQueue"]
 
 
 @attrs.define(eq=False)
-class FairQueue:
+class FairQueue(PipeRing):
     """Round-robin receive over attached pipes, one whole message per turn."""
 
-    _pipes: list[PipeLike] = attrs.field(factory=list, init=False)
-    _current: int = attrs.field(default=0, init=False)
     #: The pipe the last message returned by :meth:`recv_nowait` came from.
     last_pipe: PipeLike | None = attrs.field(default=None, init=False)
-
-    @property
-    def pipes(self) -> tuple[PipeLike, ...]:
-        """The attached pipes, in round-robin order."""
-        return tuple(self._pipes)
-
-    def __len__(self) -> int:
-        return len(self._pipes)
-
-    def attach(self, pipe: PipeLike) -> None:
-        """Add *pipe* at the end of the rotation (no-op if already attached)."""
-        if pipe not in self._pipes:
-            self._pipes.append(pipe)
-
-    def detach(self, pipe: PipeLike) -> None:
-        """Remove *pipe*; idempotent. The rotation continues with the next pipe."""
-        try:
-            index = self._pipes.index(pipe)
-        except ValueError:
-            return
-        self._remove_at(index)
-
-    def _remove_at(self, index: int) -> None:
-        del self._pipes[index]
-        if index < self._current:
-            self._current -= 1
-        if self._current >= len(self._pipes):
-            self._current = 0
 
     def recv_nowait(self) -> list[bytes]:
         """Return the next message in fair order; :class:`trio.WouldBlock` if none.
