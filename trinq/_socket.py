@@ -261,10 +261,13 @@ class Socket(trio.abc.AsyncResource):
     get = getsockopt
 
     def _poll_events(self) -> int:
+        can_recv, can_send = self._pattern.poll_state()
         ev = 0
-        if self._partial_recv or self._pattern_can(recv=True):
+        if self._partial_recv or (
+            can_recv if can_recv is not None else self._pattern_can(recv=True)
+        ):
             ev |= C.POLLIN
-        if self._pattern_can(recv=False):
+        if can_send if can_send is not None else self._pattern_can(recv=False):
             ev |= C.POLLOUT
         return ev
 

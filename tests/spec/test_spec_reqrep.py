@@ -919,3 +919,24 @@ async def test_envelopes_through_router_dealer_device(ctx, transport, tmp_path):
         for k in range(3):
             assert [m[1:] for m in results[k]] == [[b"c%d" % k, b"", b"#%d" % i] for i in range(4)]
             assert {m[0] for m in results[k]} <= {b"w1", b"w2"}
+
+
+async def test_events_option_follows_the_lockstep(ctx, transport, tmp_path):
+    """The ``events`` option (POLLIN/POLLOUT) reflects REQ's and REP's state, not just
+    their pipes: a REQ waiting for its reply cannot send, a REP owing a reply cannot
+    receive."""
+    with trio.fail_after(10):
+        rep = ctx.socket(trinq.REP)
+        ep = await rep.bind(endpoint(transport, tmp_path))
+        req = ctx.socket(trinq.REQ)
+        req.connect(ep)
+        assert req.events & trinq.POLLOUT
+        assert not req.events & trinq.POLLIN
+        await req.send(b"q")
+        assert not req.events & trinq.POLLOUT
+        assert await rep.recv() == b"q"
+        assert rep.events == trinq.POLLOUT
+        await rep.send(b"a")
+        assert not rep.events & trinq.POLLOUT
+        assert await req.recv() == b"a"
+        assert req.events & trinq.POLLOUT

@@ -76,6 +76,12 @@ class Pattern:
     def recv_nowait(self) -> Msg:
         raise ZMQError(ENOTSUP, f"{self.socket_type} sockets cannot receive")
 
+    def poll_state(self) -> tuple[bool | None, bool | None]:
+        """``(can_recv, can_send)`` when the pattern's own state decides (REQ waiting
+        for its reply cannot send, ...); ``None`` means "ask the pipes". Used for the
+        ``events`` option (POLLIN/POLLOUT)."""
+        return None, None
+
     def option_changed(self, name: str, value: Any) -> None:
         """A socket option was set (patterns react to e.g. subscribe)."""
 

@@ -135,6 +135,11 @@ class Req(Dealer):
         except trio.WouldBlock:
             pass
 
+    def poll_state(self) -> tuple[bool | None, bool | None]:
+        if not self._awaiting:
+            return False, None
+        return None, (None if self.options.req_relaxed else False)
+
     def recv_nowait(self) -> Msg:
         if not self._awaiting:
             raise ZMQError(EFSM, "REQ: send a request before receiving")
@@ -241,6 +246,11 @@ class Rep(Router):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self._envelope: Msg | None = None
+
+    def poll_state(self) -> tuple[bool | None, bool | None]:
+        if self._envelope is not None:
+            return False, True  # a reply is due (REP never blocks sending it)
+        return None, False
 
     def recv_nowait(self) -> Msg:
         if self._envelope is not None:
