@@ -158,9 +158,9 @@ class Socket(trio.abc.AsyncResource):
         self.context = context
         self._opts = Options.for_socket_type(self.socket_type)
         self._pattern = PATTERNS[name](self._opts)
-        # bound once: the per-message paths skip two attribute lookups
+        # bound once: the per-message send path skips two attribute lookups. (recv
+        # is looked up on each call: SUB swaps its recv_nowait as its filter changes.)
         self._pattern_send = self._pattern.send_nowait
-        self._pattern_recv = self._pattern.recv_nowait
         for key, value in options.items():
             self.setsockopt(key, value)
         self._send_lot = ParkingLot()
@@ -565,7 +565,7 @@ class Socket(trio.abc.AsyncResource):
             self._partial_recv.clear()
             return rest
         try:
-            msg = self._pattern_recv()
+            msg = self._pattern.recv_nowait()
         except trio.WouldBlock:
             if flags & C.DONTWAIT:
                 if self._closing:
@@ -598,7 +598,7 @@ class Socket(trio.abc.AsyncResource):
             # Fast path, inlined: see "the cost model" in the module docstring.
             await checkpoint_if_cancelled()
             try:
-                msg = self._pattern_recv()
+                msg = self._pattern.recv_nowait()
             except trio.WouldBlock:
                 msg = await self._recv_wait()
             else:
@@ -640,7 +640,7 @@ class Socket(trio.abc.AsyncResource):
             self._direct_ok = True
             await self._recv_lot.park()
             try:
-                msg = self._pattern_recv()
+                msg = self._pattern.recv_nowait()
             except trio.WouldBlock:
                 continue
             self._recv_budget = YIELD_EVERY

@@ -262,15 +262,40 @@ class Sub(_Subscriber):
     def send_nowait(self, msg: Msg) -> None:
         raise ZMQError(ENOTSUP, "SUB sockets cannot send; use subscribe()/unsubscribe()")
 
-    def recv_nowait(self) -> Msg:
-        recv = self._fq.recv_nowait
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self._choose_recv()
+
+    def _choose_recv(self) -> None:
+        # Subscribed to everything (and not inverted): every message matches, so the
+        # fair queue's own recv_nowait serves directly -- no filter call per message.
         if b"" in self._filter and not self.options.invert_matching:
-            return recv()  # subscribed to everything: nothing to filter
+            self.recv_nowait = self._fq.recv_nowait  # type: ignore[method-assign]
+        else:
+            self.recv_nowait = self._filtered_recv  # type: ignore[method-assign]
+
+    def subscribe(self, topic: bytes) -> None:
+        super().subscribe(topic)
+        self._choose_recv()
+
+    def unsubscribe(self, topic: bytes) -> None:
+        super().unsubscribe(topic)
+        self._choose_recv()
+
+    def option_changed(self, name: str, value: object) -> None:
+        super().option_changed(name, value)
+        if name == "invert_matching":
+            self._choose_recv()
+
+    def _filtered_recv(self) -> Msg:
+        recv = self._fq.recv_nowait
         check = self._filter.check
         while True:
             msg = recv()
             if check(msg[0]) != self.options.invert_matching:
                 return msg
+
+    recv_nowait = _filtered_recv
 
 
 @register_pattern
