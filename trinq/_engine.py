@@ -99,7 +99,6 @@ class Engine:
         self.outcome = Outcome.CLOSED
         self.reason: str | None = None
         self.handshake_done = False
-        self.writing = False
         #: the writer is parked on an empty queue (see try_write_now)
         self.writer_idle = False
         sock_obj = getattr(stream, "socket", None)
@@ -140,7 +139,7 @@ class Engine:
         raw_send = self._raw_send
         if raw_send is None:
             return False
-        data = self.conn.send_message(msg) if type(msg) is list else msg.data
+        data = msg.data if type(msg) is Encoded else self.conn.send_message(msg)
         try:
             n = raw_send(data)
         except OSError:
@@ -384,6 +383,7 @@ class Engine:
                 chunks: list[bytes] = []  # wire bytes, in order, for Encoded items
                 nbytes = 0
                 nsent = 0  # Encoded items (whole messages) in chunks
+                m: Any = wake
                 if not commands:
                     # direct writes only while the queue is really empty (order!)
                     idle = direct and not out.statistics().current_buffer_used
@@ -391,34 +391,18 @@ class Engine:
                         self.writer_idle = True
                         pipe.enable_direct()
                     try:
-                        first = await receive()
+                        m = await receive()
                     except trio.EndOfChannel:
                         break
                     finally:
                         if idle:
                             self.writer_idle = False
                             pipe.disable_direct()
-                    if type(first) is list:
-                        batch.append(first)
-                        for f in first:
-                            nbytes += len(f)
-                    elif first is not wake:
-                        chunks.append(first.data)
-                        nbytes += len(first.data)
-                        nsent += 1
-                while len(batch) < WRITE_BATCH_MESSAGES and nbytes < WRITE_BATCH_BYTES:
-                    try:
-                        m = receive_nowait()
-                    except trio.WouldBlock:
-                        break
-                    except trio.EndOfChannel:
-                        ended = True
-                        break
-                    if type(m) is list:
-                        batch.append(m)
-                        for f in m:
-                            nbytes += len(f)
-                    elif m is not wake:
+                # Take the first item and everything else queued, up to the caps.
+                while True:
+                    if m is wake:
+                        pass
+                    elif type(m) is Encoded:
                         # pre-encoded (PUB fan-out): keep the order of the stream
                         if batch:
                             chunks.append(encode(batch))
@@ -427,6 +411,19 @@ class Engine:
                         chunks.append(m.data)
                         nsent += 1
                         nbytes += len(m.data)
+                    else:
+                        batch.append(m)
+                        for f in m:
+                            nbytes += len(f)
+                    if len(batch) >= WRITE_BATCH_MESSAGES or nbytes >= WRITE_BATCH_BYTES:
+                        break
+                    try:
+                        m = receive_nowait()
+                    except trio.WouldBlock:
+                        break
+                    except trio.EndOfChannel:
+                        ended = True
+                        break
                 if commands or chunks:
                     parts = [conn.send_command(c) for c in commands]
                     commands.clear()
@@ -440,9 +437,7 @@ class Engine:
                     continue
                 if sock._send_lot:
                     sock._send_lot.unpark_all()
-                self.writing = True
                 await send_all(data)
-                self.writing = False
                 stats[1] += len(batch) + nsent
                 stats[3] += len(data)
                 if sock._closing:
@@ -451,8 +446,6 @@ class Engine:
             self._finish(Outcome.CLOSED, "socket closed")
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self._finish(Outcome.CLOSED, str(exc) or type(exc).__name__)
-        finally:
-            self.writing = False
 
     async def _heartbeat(self) -> None:
         """PING every heartbeat_ivl; time out a silent peer (RFC 37 + libzmq rules)."""
