@@ -375,6 +375,9 @@ class Engine:
         send_all = self.stream.send_all
         stats = sock._stats
         wake = WAKE
+        encoded = Encoded
+        max_messages = WRITE_BATCH_MESSAGES
+        max_bytes = WRITE_BATCH_BYTES
         ended = False
         direct = self._raw_send is not None and not pipe.conflate
         try:
@@ -400,9 +403,13 @@ class Engine:
                             pipe.disable_direct()
                 # Take the first item and everything else queued, up to the caps.
                 while True:
-                    if m is wake:
+                    if type(m) is list:
+                        batch.append(m)
+                        for f in m:
+                            nbytes += len(f)
+                    elif m is wake:
                         pass
-                    elif type(m) is Encoded:
+                    elif type(m) is encoded:
                         # pre-encoded (PUB fan-out): keep the order of the stream
                         if batch:
                             chunks.append(encode(batch))
@@ -411,11 +418,11 @@ class Engine:
                         chunks.append(m.data)
                         nsent += 1
                         nbytes += len(m.data)
-                    else:
+                    else:  # any other sequence of frames
                         batch.append(m)
                         for f in m:
                             nbytes += len(f)
-                    if len(batch) >= WRITE_BATCH_MESSAGES or nbytes >= WRITE_BATCH_BYTES:
+                    if len(batch) >= max_messages or nbytes >= max_bytes:
                         break
                     try:
                         m = receive_nowait()
