@@ -38,6 +38,7 @@ class Context(trio.abc.AsyncResource):
         self._terminated = False
 
     async def __aenter__(self) -> Context:
+        """Open the context's nursery. Cancellation: nothing is left open."""
         if self._nursery_cm is not None:
             raise RuntimeError("a Context can be entered only once")
         self._nursery_cm = trio.open_nursery()

@@ -227,7 +227,16 @@ class Socket(trio.abc.AsyncResource):
             self._pending.append((fn, args))
 
     async def __aenter__(self) -> Socket:
-        await self._started.wait()
+        """Wait until the socket's task runs; return the socket.
+
+        Cancellation: the ``async with`` body never runs, so the socket is closed
+        (linger 0) before the cancellation propagates.
+        """
+        try:
+            await self._started.wait()
+        except BaseException:
+            self.close(linger=0)
+            raise
         return self
 
     # --- options -----------------------------------------------------------------
@@ -742,8 +751,9 @@ class Socket(trio.abc.AsyncResource):
         finally:
             if not self._cancelled:
                 self._cancel_everything()
-        with trio.CancelScope(shield=True):
-            await self._finished.wait()
+            # Even when cancelled while lingering: closed means closed afterwards.
+            with trio.CancelScope(shield=True):
+                await self._finished.wait()
 
     def _begin_close(self) -> None:
         self._closing = True
