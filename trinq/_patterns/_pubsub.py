@@ -27,8 +27,9 @@ connection, so a subscriber resubscribes after a reconnect. SUB filters again on
 receipt, because a publisher may send more than asked for (a message in flight
 while an unsubscription travels); XSUB does not, as in libzmq.
 
-Subscription commands are queued with ``Engine.send_command`` (not
-``Pipe.send_command``, whose deque the engine's writer does not read).
+Subscription commands go through ``Pipe.send_command``, which hands them to the
+pipe's current connection (outside the HWM) and drops them while it has none --
+the replay on the next connection makes up for that.
 """
 
 from __future__ import annotations
