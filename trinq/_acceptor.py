@@ -35,11 +35,12 @@ async def serve_endpoint(
     listeners: list[trio.abc.Listener[trio.abc.Stream]],
     scope: trio.CancelScope,
     listen_scope: trio.CancelScope,
+    closed: trio.Event,
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Accept on ``listeners`` until ``listen_scope`` is cancelled; run every
-    accepted connection until ``scope`` is cancelled.
+    accepted connection until ``scope`` is cancelled; set ``closed`` at the end.
 
     The two scopes let a closing socket stop accepting at once while the
     connections it already has keep writing during ``linger``.
@@ -56,6 +57,7 @@ async def serve_endpoint(
         with trio.CancelScope(shield=True):
             for listener in listeners:
                 await trio.aclose_forcefully(listener)
+        closed.set()  # the address is free again (Socket.unbind waits for this)
 
 
 async def _listen(

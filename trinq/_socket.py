@@ -176,8 +176,9 @@ class Socket(trio.abc.AsyncResource):
         self._monitors: list[Monitor] = []
         self._stats = [0, 0, 0, 0]  # messages in, messages out, bytes in, bytes out
         self._conn_counter = 0
-        # endpoint -> (scope of the endpoint and its connections, scope of its listeners)
-        self._bound: dict[str, tuple[trio.CancelScope, trio.CancelScope]] = {}
+        # endpoint -> (scope of the endpoint and its connections, scope of its
+        # listeners, event set once its listeners are closed)
+        self._bound: dict[str, tuple[trio.CancelScope, trio.CancelScope, trio.Event]] = {}
         self._connected: dict[str, list[trio.CancelScope]] = {}
         self._connect_pipes: dict[str, list[Pipe]] = {}
         self._nursery: trio.Nursery | None = None
@@ -325,11 +326,12 @@ class Socket(trio.abc.AsyncResource):
             raise ZMQError(C.EADDRINUSE, f"already bound to {resolved}")
         scope = trio.CancelScope()
         listen_scope = trio.CancelScope()
-        self._bound[resolved] = (scope, listen_scope)
+        closed = trio.Event()
+        self._bound[resolved] = (scope, listen_scope, closed)
         assert self._nursery is not None
         try:
             await self._nursery.start(
-                serve_endpoint, self, resolved, transport, listeners, scope, listen_scope
+                serve_endpoint, self, resolved, transport, listeners, scope, listen_scope, closed
             )
         except BaseException:
             self._bound.pop(resolved, None)
@@ -345,8 +347,9 @@ class Socket(trio.abc.AsyncResource):
         scopes = self._bound.pop(endpoint, None)
         if scopes is None:
             raise ZMQError(C.ENOENT, f"not bound to {endpoint}")
-        scopes[0].cancel()
-        await trio.lowlevel.checkpoint()
+        scope, _, closed = scopes
+        scope.cancel()
+        await closed.wait()  # the address can be bound again once this returns
 
     def connect(self, endpoint: str) -> None:
         """Connect to ``endpoint`` in the background (sync, as in libzmq).
@@ -762,7 +765,7 @@ class Socket(trio.abc.AsyncResource):
         self._closing = True
         self._pipes_for_linger = list(self._pipes)
         # Stop accepting; connections already accepted keep writing during linger.
-        for _, listen_scope in self._bound.values():
+        for _, listen_scope, _ in self._bound.values():
             listen_scope.cancel()
         # Refuse new messages; writers drain what is queued, then end.
         for pipe in list(self._pipes):
@@ -776,7 +779,7 @@ class Socket(trio.abc.AsyncResource):
             for scope in scopes:
                 scope.cancel()
         self._connected.clear()
-        for scope, _ in self._bound.values():
+        for scope, _, _ in self._bound.values():
             scope.cancel()
         self._bound.clear()
         self._cancelled = True
