@@ -17,8 +17,12 @@ reader
 writer
     waits for the first queued message, then drains *everything* queued (up to
     a batch cap), encodes it into one buffer and makes one ``send_all``. It is
-    the only task that writes to the stream, and it is cancelled only when the
-    connection is torn down (``send_all`` is not cancellation-atomic).
+    the only task that *waits* on the stream for writing, and it is cancelled
+    only when the connection is torn down (``send_all`` is not
+    cancellation-atomic). While it is parked on an empty queue, a sender may
+    write one message itself with a single non-blocking syscall
+    (:meth:`Engine.try_write_now`); whatever the kernel does not take is handed
+    to the writer, so the byte stream stays in order.
 heartbeat
     only with ``heartbeat_ivl`` > 0 or after the peer sent a PING with a TTL:
     sends PINGs and enforces ``heartbeat_timeout`` / the peer's TTL.
