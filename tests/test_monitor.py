@@ -245,3 +245,19 @@ async def test_peer_vanishing_mid_message(ctx):
         assert await pull.recv_multipart() == [b"whole"]
         with pytest.raises(trinq.Again):
             await pull.recv(trinq.DONTWAIT)
+
+
+async def test_connection_events_carry_the_peer_address(ctx):
+    """HANDSHAKE_SUCCEEDED and DISCONNECTED name the remote address (tcp: its IP),
+    as libzmq's v2 monitor events do."""
+    with trio.fail_after(10):
+        pull = ctx.socket(trinq.PULL)
+        mon = pull.monitor(E.HANDSHAKE_SUCCEEDED | E.DISCONNECTED)
+        ep = await pull.bind("tcp://127.0.0.1:*")
+        push = ctx.socket(trinq.PUSH, linger=0)
+        push.connect(ep)
+        ok = await mon.receive()
+        assert ok.event == E.HANDSHAKE_SUCCEEDED and ok.peer_address == "127.0.0.1"
+        await push.aclose()
+        gone = await mon.receive()
+        assert gone.event == E.DISCONNECTED and gone.peer_address == "127.0.0.1"

@@ -174,7 +174,7 @@ class Engine:
             pipe = self._adopt_pipe()
             if pipe is None:
                 return self.outcome
-            sock._emit(Event.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
+            self._emit(Event.HANDSHAKE_SUCCEEDED, 0)
             try:
                 async with trio.open_nursery() as nursery:
                     self._nursery = nursery
@@ -185,11 +185,15 @@ class Engine:
             finally:
                 self._nursery = None
                 self._release_pipe(pipe)
-                sock._emit(Event.DISCONNECTED, 0, self.endpoint, self.reason)
+                self._emit(Event.DISCONNECTED, 0, self.reason)
             return self.outcome
         finally:
             with trio.CancelScope(shield=True):
                 await trio.aclose_forcefully(self.stream)
+
+    def _emit(self, event: Event, value: int, reason: str | None = None) -> None:
+        """A monitor event about this connection (endpoint and peer address filled in)."""
+        self.socket._emit(event, value, self.endpoint, reason, self.peer_address or None)
 
     def _finish(self, outcome: Outcome, reason: str | None = None) -> None:
         if self._nursery is not None and not self._nursery.cancel_scope.cancel_called:
@@ -223,10 +227,9 @@ class Engine:
                         raise trio.BrokenResourceError("peer closed during the handshake")
         except trio.TooSlowError:
             self.outcome = Outcome.HANDSHAKE_TIMEOUT
-            sock._emit(
+            self._emit(
                 Event.HANDSHAKE_FAILED_NO_DETAIL,
                 errno.ETIMEDOUT,
-                self.endpoint,
                 f"handshake not done within handshake_ivl={ivl} ms",
             )
         except zmtp.ProtocolError as exc:
@@ -237,10 +240,10 @@ class Engine:
                 else (Event.HANDSHAKE_FAILED_PROTOCOL)
             )
             code = getattr(exc, "zmtp_code", None) or errno.EPROTO
-            sock._emit(ev, code, self.endpoint, str(exc))
+            self._emit(ev, code, str(exc))
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self.outcome = Outcome.CLOSED
-            sock._emit(Event.HANDSHAKE_FAILED_NO_DETAIL, _errno_of(exc), self.endpoint, str(exc))
+            self._emit(Event.HANDSHAKE_FAILED_NO_DETAIL, _errno_of(exc), str(exc))
         return None
 
     def _adopt_pipe(self) -> Pipe | None:
@@ -258,7 +261,7 @@ class Engine:
         if fresh:
             if not sock._pattern.accepts_pipe(pipe):
                 self.outcome = Outcome.REFUSED
-                sock._emit(Event.DISCONNECTED, 0, self.endpoint, "peer refused by the pattern")
+                self._emit(Event.DISCONNECTED, 0, "peer refused by the pattern")
                 return None
             self.pipe = pipe
             self._owns_pipe = True

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import trio
 
 if TYPE_CHECKING:
@@ -60,31 +61,15 @@ class Encoded:
         self.data = data
 
 
+@attrs.frozen
 class PipeStatistics:
     """A snapshot of one pipe (see :meth:`trinq.Socket.statistics`)."""
 
-    __slots__ = ("connected", "endpoint", "inbound_queued", "outbound_queued", "routing_id")
-
-    def __init__(
-        self,
-        endpoint: str,
-        routing_id: bytes,
-        connected: bool,
-        outbound_queued: int,
-        inbound_queued: int,
-    ) -> None:
-        self.endpoint = endpoint
-        self.routing_id = routing_id
-        self.connected = connected
-        self.outbound_queued = outbound_queued
-        self.inbound_queued = inbound_queued
-
-    def __repr__(self) -> str:
-        return (
-            f"PipeStatistics(endpoint={self.endpoint!r}, routing_id={self.routing_id!r}, "
-            f"connected={self.connected}, outbound_queued={self.outbound_queued}, "
-            f"inbound_queued={self.inbound_queued})"
-        )
+    endpoint: str
+    routing_id: bytes
+    connected: bool
+    outbound_queued: int
+    inbound_queued: int
 
 
 class Pipe:
@@ -231,13 +216,3 @@ class Pipe:
         self.terminated = True
         self._out_send.close()
         self._in_send.close()
-
-    def drop_outbound(self) -> int:
-        """Discard every queued outbound message (used when closing); returns how many."""
-        n = 0
-        while True:
-            try:
-                self._out_recv.receive_nowait()
-            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
-                return n
-            n += 1

@@ -432,9 +432,16 @@ class Socket(trio.abc.AsyncResource):
         self._conn_counter += 1
         return self._conn_counter
 
-    def _emit(self, event: Event, value: int, endpoint: str, reason: str | None = None) -> None:
+    def _emit(
+        self,
+        event: Event,
+        value: int,
+        endpoint: str,
+        reason: str | None = None,
+        peer_address: str | None = None,
+    ) -> None:
         if self._monitors:
-            ev = MonitorEvent(event, value, endpoint, reason)
+            ev = MonitorEvent(event, value, endpoint, reason, peer_address)
             for mon in self._monitors:
                 mon.emit(ev)
 
