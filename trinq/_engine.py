@@ -112,6 +112,7 @@ class Engine:
         self._reading_blocked = False
         self._nursery: trio.Nursery | None = None
         self._hb_scope: trio.CancelScope | None = None
+        self._hb_started = False
         self._peer_ttl_deadline = math.inf
 
     # --- public to the socket ------------------------------------------------------
@@ -181,7 +182,7 @@ class Engine:
                     nursery.start_soon(self._reader, events)
                     nursery.start_soon(self._writer)
                     if sock._opts.heartbeat_ivl > 0:
-                        nursery.start_soon(self._heartbeat)
+                        self._start_heartbeat()
             finally:
                 self._nursery = None
                 self._release_pipe(pipe)
@@ -356,8 +357,7 @@ class Engine:
                 self._ttl_armed_at = self._recv_chunks
                 if self._hb_scope is not None:
                     self._hb_scope.deadline = min(self._hb_scope.deadline, self._peer_ttl_deadline)
-                elif self._nursery is not None:
-                    self._nursery.start_soon(self._heartbeat)
+                self._start_heartbeat()  # a no-op if it runs already
         elif t is zmtp.Pong:
             pass
         elif t is zmtp.ConnectionClosed:
@@ -461,10 +461,17 @@ class Engine:
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self._finish(Outcome.CLOSED, str(exc) or type(exc).__name__)
 
+    def _start_heartbeat(self) -> None:
+        """Start the heartbeat task once per connection (for our PINGs or a peer TTL)."""
+        if not self._hb_started and self._nursery is not None:
+            self._hb_started = True
+            self._nursery.start_soon(self._heartbeat)
+
     async def _heartbeat(self) -> None:
-        """PING every heartbeat_ivl; time out a silent peer (RFC 37 + libzmq rules)."""
-        if self._hb_scope is not None:
-            return
+        """PING every heartbeat_ivl; time out a silent peer (RFC 37 + libzmq rules).
+
+        It reads the peer-TTL deadline at every wake-up, so one started for our own
+        PINGs also enforces a TTL that arrives later, and vice versa."""
         opts = self.socket._opts
         ivl = opts.heartbeat_ivl / 1000 if opts.heartbeat_ivl > 0 else math.inf
         timeout = opts.heartbeat_timeout / 1000 if opts.heartbeat_timeout >= 0 else ivl
