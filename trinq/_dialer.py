@@ -55,7 +55,6 @@ async def dial_loop(
             ivl = max(opts.reconnect_ivl, 0)
             while True:
                 timeout = opts.connect_timeout / 1000 if opts.connect_timeout > 0 else math.inf
-                stream = None
                 try:
                     with trio.fail_after(timeout):
                         stream = await transport.connect(address, opts)
@@ -63,15 +62,21 @@ async def dial_loop(
                     sock._emit(Event.CONNECT_DELAYED, _connect_errno(exc), endpoint, str(exc))
                 else:
                     sock._emit(Event.CONNECTED, sock._next_connection_id(), endpoint)
-                    engine = Engine(sock, stream, endpoint, pipe, transport.peer_address(stream))
-                    engine.connect_routing_id = connect_routing_id
+                    engine = Engine(
+                        sock,
+                        stream,
+                        endpoint,
+                        pipe,
+                        transport.peer_address(stream),
+                        connect_routing_id=connect_routing_id,
+                    )
                     outcome = await engine.run()
                     if engine.handshake_done:
                         ivl = max(opts.reconnect_ivl, 0)
                     if outcome is Outcome.PROTOCOL_ERROR:
                         return  # libzmq: no reconnect after a protocol error
-                    if sock._closing and (pipe is None or pipe.terminated):
-                        return
+                    if sock._closing and (pipe is None or not pipe.outbound_pending()):
+                        return  # closing, and nothing left that linger waits for
                 if opts.reconnect_ivl < 0:
                     return
                 delay = ivl + (

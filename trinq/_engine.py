@@ -84,6 +84,8 @@ class Engine:
         endpoint: str,
         pipe: Pipe | None,
         peer_address: str = "",
+        *,
+        connect_routing_id: bytes = b"",
     ) -> None:
         self.socket = socket
         self.stream = stream
@@ -99,7 +101,7 @@ class Engine:
         )
         self.commands: deque[Any] = deque()
         #: routing id given by ``connect_routing_id`` for a pipe made at handshake
-        self.connect_routing_id = b""
+        self.connect_routing_id = connect_routing_id
         self.outcome = Outcome.CLOSED
         self.reason: str | None = None
         self.handshake_done = False
