@@ -508,3 +508,36 @@ async def test_socket_async_with(ctx):
             await push.send(b"x")
             assert await pull.recv() == b"x"
         assert pull.closed and push.closed
+
+
+# --- a single peer served directly ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("receiver", "sender"),
+    [(trinq.PULL, trinq.PUSH), (trinq.PAIR, trinq.PAIR), (trinq.SUB, trinq.XPUB)],
+)
+async def test_single_peer_gone_then_drained_then_next_peer(ctx, receiver, sender):
+    """With one peer a receiver reads that peer's queue directly (one call less per
+    message). When that peer goes away its queued messages still arrive, the finished
+    queue is dropped, and the next peer is served -- PAIR accepts it only then."""
+    with trio.fail_after(10):
+        rx = ctx.socket(receiver)
+        if receiver == trinq.SUB:
+            rx.subscribe(b"")
+        ep = await rx.bind("tcp://127.0.0.1:*")
+        mon = rx.monitor()
+        for round_ in range(2):
+            tx = ctx.socket(sender, linger=5000)
+            tx.connect(ep)
+            if sender == trinq.XPUB:
+                assert await tx.recv() == b"\x01"  # the subscription arrived
+            for i in range(3):
+                await tx.send(b"%d-%d" % (round_, i))
+            await tx.aclose()  # waits until all three are written
+            await wait_for_event(mon, trinq.Event.DISCONNECTED)
+            assert [await rx.recv() for _ in range(3)] == [b"%d-%d" % (round_, i) for i in range(3)]
+            with pytest.raises(trinq.Again):
+                await rx.recv(trinq.DONTWAIT)
+            assert rx.statistics().pipes == ()
+            assert len(rx._pattern._fq) == 0  # the drained queue was dropped

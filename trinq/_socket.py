@@ -52,6 +52,7 @@ from ._monitor import Event, Monitor, MonitorEvent
 from ._options import OPTIONS, Options, lookup
 from ._patterns import PATTERNS
 from ._pipe import Pipe, PipeStatistics
+from ._routing.pipe_like import RECV_TERMINATED
 from ._transports import split_endpoint, transport_for
 
 if TYPE_CHECKING:
@@ -587,7 +588,10 @@ class Socket(trio.abc.AsyncResource):
             self._partial_recv.clear()
             return rest
         try:
-            msg = self._pattern.recv_nowait()
+            try:
+                msg = self._pattern.recv_nowait()
+            except RECV_TERMINATED:
+                msg = self._pattern.recv_after_end()
         except trio.WouldBlock:
             if flags & C.DONTWAIT:
                 if self._closing:
@@ -620,7 +624,10 @@ class Socket(trio.abc.AsyncResource):
             # Fast path, inlined: see "the cost model" in the module docstring.
             await checkpoint_if_cancelled()
             try:
-                msg = self._pattern.recv_nowait()
+                try:
+                    msg = self._pattern.recv_nowait()
+                except RECV_TERMINATED:
+                    msg = self._pattern.recv_after_end()
             except trio.WouldBlock:
                 msg = await self._recv_wait()
             else:
@@ -662,7 +669,10 @@ class Socket(trio.abc.AsyncResource):
             self._direct_ok = True
             await self._recv_lot.park()
             try:
-                msg = self._pattern.recv_nowait()
+                try:
+                    msg = self._pattern.recv_nowait()
+                except RECV_TERMINATED:
+                    msg = self._pattern.recv_after_end()
             except trio.WouldBlock:
                 continue
             self._recv_budget = YIELD_EVERY

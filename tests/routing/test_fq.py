@@ -160,3 +160,39 @@ def test_property_bounded_bypass(ops):
         for i in range(n):
             bypassed[i] = bypassed[i] + 1 if waiting[i] and i != who else 0
             assert bypassed[i] <= n - 1
+
+
+def test_fast_recv_serves_a_single_pipe_directly_and_tracks_changes():
+    changes: list[int] = []
+    fq = FairQueue(on_change=lambda: changes.append(len(fq)))
+    assert fq.fast_recv == fq.recv_nowait  # no pipe: the full receive
+    a, b = pipes(2)
+    fq.attach(a)
+    assert changes == [1]
+    assert fq.fast_recv == a.recv_nowait  # one pipe: its own receive, no fq frame
+    a.inbox.append([b"x"])
+    assert fq.fast_recv() == [b"x"]
+    fq.attach(b)
+    assert changes == [1, 2]
+    assert fq.fast_recv == fq.recv_nowait  # two pipes: fair queueing again
+    fq.detach(a)
+    assert changes == [1, 2, 1]
+    assert fq.fast_recv == b.recv_nowait
+
+
+def test_fast_recv_reports_the_end_and_recv_nowait_then_drops_the_pipe():
+    changes: list[int] = []
+    fq = FairQueue(on_change=lambda: changes.append(len(fq)))
+    (a,) = pipes(1)
+    fq.attach(a)
+    a.inbox.append([b"last"])
+    a.terminate()
+    fast = fq.fast_recv
+    assert fast() == [b"last"]  # queued messages still arrive
+    with pytest.raises(trio.EndOfChannel):
+        fast()  # the end is the caller's to handle ...
+    assert len(fq) == 1
+    with pytest.raises(trio.WouldBlock):
+        fq.recv_nowait()  # ... by receiving the long way, which drops the pipe
+    assert len(fq) == 0
+    assert changes == [1, 0]

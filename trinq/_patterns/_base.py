@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import trio
+
 from .._constants import ENOTSUP
 from .._errors import ZMQError
 
@@ -75,6 +77,14 @@ class Pattern:
 
     def recv_nowait(self) -> Msg:
         raise ZMQError(ENOTSUP, f"{self.socket_type} sockets cannot receive")
+
+    def recv_after_end(self) -> Msg:
+        """``recv_nowait`` raised a pipe's end (``trinq._routing.RECV_TERMINATED``).
+
+        Only patterns that serve a single pipe directly (``FairQueue.fast_recv``) let
+        that through; they receive again the long way here, which drops the pipe.
+        """
+        raise trio.WouldBlock
 
     def poll_state(self) -> tuple[bool | None, bool | None]:
         """``(can_recv, can_send)`` when the pattern's own state decides (REQ waiting

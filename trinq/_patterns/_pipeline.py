@@ -45,8 +45,14 @@ class Pull(Pattern):
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        self._fq = FairQueue()
-        self.recv_nowait = self._fq.recv_nowait  # type: ignore[method-assign]
+        self._fq = FairQueue(on_change=self._fq_changed)
+        self._fq_changed()
+
+    def _fq_changed(self) -> None:
+        self.recv_nowait = self._fq.fast_recv  # type: ignore[method-assign]
+
+    def recv_after_end(self) -> Msg:
+        return self._fq.recv_nowait()
 
     def attach(self, pipe: Pipe) -> None:
         self._fq.attach(pipe)
@@ -65,7 +71,14 @@ class Pair(Pattern):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self._pipe: Pipe | None = None
-        self._fq = FairQueue()
+        self._fq = FairQueue(on_change=self._fq_changed)
+        self._fq_changed()
+
+    def _fq_changed(self) -> None:
+        self.recv_nowait = self._fq.fast_recv  # type: ignore[method-assign]
+
+    def recv_after_end(self) -> Msg:
+        return self._fq.recv_nowait()
 
     def accepts_pipe(self, pipe: Pipe) -> bool:
         return self._pipe is None or self._pipe is pipe
@@ -87,6 +100,3 @@ class Pair(Pattern):
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             self._pipe = None
             raise trio.WouldBlock from None
-
-    def recv_nowait(self) -> Msg:
-        return self._fq.recv_nowait()

@@ -221,9 +221,15 @@ class _Subscriber(Pattern):
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        self._fq = FairQueue()
+        self._fq = FairQueue(on_change=self._fq_changed)
         self._dist = Distributor()
         self._filter = PrefixFilter()
+
+    def _fq_changed(self) -> None:
+        """The fair queue's pipes changed: re-read its fastest receive."""
+
+    def recv_after_end(self) -> Msg:
+        return self._fq.recv_nowait()
 
     def attach(self, pipe: Pipe) -> None:
         self._fq.attach(pipe)
@@ -271,9 +277,11 @@ class Sub(_Subscriber):
         # Subscribed to everything (and not inverted): every message matches, so the
         # fair queue's own recv_nowait serves directly -- no filter call per message.
         if b"" in self._filter and not self.options.invert_matching:
-            self.recv_nowait = self._fq.recv_nowait  # type: ignore[method-assign]
+            self.recv_nowait = self._fq.fast_recv  # type: ignore[method-assign]
         else:
             self.recv_nowait = self._filtered_recv  # type: ignore[method-assign]
+
+    _fq_changed = _choose_recv
 
     def subscribe(self, topic: bytes) -> None:
         super().subscribe(topic)
@@ -317,5 +325,9 @@ class XSub(_Subscriber):
         # Any other message goes upstream to every publisher, dropped where full.
         self._dist.send_to_all(msg)
 
-    def recv_nowait(self) -> Msg:
-        return self._fq.recv_nowait()
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self._fq_changed()
+
+    def _fq_changed(self) -> None:
+        self.recv_nowait = self._fq.fast_recv  # type: ignore[method-assign]

@@ -19,6 +19,8 @@ message and the cursor always advances.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 import trio
 
@@ -34,6 +36,29 @@ class FairQueue(PipeRing):
 
     #: The pipe the last message returned by :meth:`recv_nowait` came from.
     last_pipe: PipeLike | None = attrs.field(default=None, init=False)
+    #: Called with no arguments whenever a pipe is attached or dropped: a pattern that
+    #: serves from :attr:`fast_recv` re-reads it there.
+    on_change: Callable[[], None] | None = attrs.field(default=None)
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
+    @property
+    def fast_recv(self) -> Callable[[], list[bytes]]:
+        """The cheapest correct receive for the pipes attached now.
+
+        With exactly one pipe (SUB with one publisher, PULL with one pusher, PAIR),
+        that pipe's own ``recv_nowait``: one Python call less per message. Unlike
+        :meth:`recv_nowait` it neither sets :attr:`last_pipe` nor drops a finished
+        pipe: it raises the pipe's termination (``RECV_TERMINATED``), and the caller
+        then calls :meth:`recv_nowait`, which drops the pipe (and so calls
+        :attr:`on_change`). Otherwise :meth:`recv_nowait` itself.
+        """
+        pipes = self._pipes
+        if len(pipes) == 1:
+            return pipes[0].recv_nowait
+        return self.recv_nowait
 
     def recv_nowait(self) -> list[bytes]:
         """Return the next message in fair order; :class:`trio.WouldBlock` if none.

@@ -33,6 +33,7 @@ class PipeRing:
         """Add *pipe* at the end of the rotation (no-op if already attached)."""
         if pipe not in self._pipes:
             self._pipes.append(pipe)
+            self._changed()
 
     def detach(self, pipe: PipeLike) -> None:
         """Remove *pipe*; idempotent. The rotation continues with the next pipe."""
@@ -48,3 +49,7 @@ class PipeRing:
             self._current -= 1
         if self._current >= len(self._pipes):
             self._current = 0
+        self._changed()
+
+    def _changed(self) -> None:
+        """The set of pipes changed (subclasses may react)."""
