@@ -69,7 +69,7 @@ def bench_decode(size: int) -> tuple[float, float]:
         for chunk in chunks:
             out: list[Any] = []
             feed(chunk)
-            read(out, message)
+            read(out.append, message)
             n += len(out)
         assert n == count
 

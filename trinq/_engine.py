@@ -304,9 +304,13 @@ class Engine:
         Message = zmtp.Message
         ERROR = zmtp.ConnectionState.ERROR
         stats = sock._stats
+        events_into = conn.events_into
+        seen = conn.messages_put
         try:
             while True:
                 n = 0
+                # Data messages normally went straight into the pipe (events_into);
+                # this list holds commands, and everything while the fast path is off.
                 for ev in events:
                     # data messages are plain frame tuples (raw_messages=True) ...
                     if type(ev) is not tuple:
@@ -318,11 +322,10 @@ class Engine:
                     try:
                         put(ev)
                     except trio.WouldBlock:
-                        if lot:
-                            lot.unpark_all()
-                        self._reading_blocked = True
-                        await in_send.send(ev)
-                        self._reading_blocked = False
+                        await self._put_blocking(ev)
+                put_count = conn.messages_put
+                n += put_count - seen
+                seen = put_count
                 if n:
                     stats[0] += n
                     if lot:
@@ -332,23 +335,39 @@ class Engine:
                         await trio.lowlevel.cancel_shielded_checkpoint()
                 if conn.state is ERROR:
                     conn.events()  # raises the error that followed the events above
-                wanted = conn.wanted_bytes
-                data = await stream.receive_some(
-                    RECEIVE_SIZE if wanted <= RECEIVE_SIZE else min(wanted, MAX_RECEIVE_SIZE)
-                )
-                if not data:
-                    self._finish(Outcome.CLOSED, "peer closed the connection")
-                    return
-                stats[2] += len(data)
-                self._recv_chunks += 1
-                conn.receive_data(data)
-                events = conn.events()
+                if not events:  # events_into() needs more data
+                    wanted = conn.wanted_bytes
+                    data = await stream.receive_some(
+                        RECEIVE_SIZE if wanted <= RECEIVE_SIZE else min(wanted, MAX_RECEIVE_SIZE)
+                    )
+                    if not data:
+                        self._finish(Outcome.CLOSED, "peer closed the connection")
+                        return
+                    stats[2] += len(data)
+                    self._recv_chunks += 1
+                    conn.receive_data(data)
+                while True:
+                    try:
+                        events = events_into(put)
+                        break
+                    except trio.WouldBlock:
+                        await self._put_blocking(conn.take_stalled())
         except zmtp.ProtocolError as exc:
             # As libzmq: after the handshake a protocol error is reported as the
             # DISCONNECTED event (whose reason says why), not as HANDSHAKE_FAILED_*.
             self._finish(Outcome.PROTOCOL_ERROR, f"protocol error: {exc}")
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self._finish(Outcome.CLOSED, str(exc) or type(exc).__name__)
+
+    async def _put_blocking(self, msg: Any) -> None:
+        """Queue ``msg`` when the pipe is at RCVHWM: stop reading until there is room,
+        so TCP pushes back on the peer (the receivers are woken first)."""
+        lot = self.socket._recv_lot
+        if lot:
+            lot.unpark_all()
+        self._reading_blocked = True
+        await self.pipe._in_send.send(msg)  # type: ignore[union-attr]
+        self._reading_blocked = False
 
     def _on_event(self, ev: Any) -> None:
         t = type(ev)

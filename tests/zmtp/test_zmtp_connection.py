@@ -266,3 +266,68 @@ def test_non_transparent_mechanism_slow_path() -> None:
         zmtp.Message([b"c"]),
         zmtp.Ping(1, b"z"),
     ]
+
+
+def raw_pull() -> ConnectionPair:
+    pair = ConnectionPair(zmtp.Connection("PULL", raw_messages=True), zmtp.Connection("PUSH"))
+    pair.handshake()
+    return pair
+
+
+def test_events_into_puts_messages_in_wire_order_and_stops_after_a_command() -> None:
+    pair = raw_pull()
+    pull, push = pair.a, pair.b
+    wire = push.send_messages([[b"a"], [b"b", b"c"], [b"x" * 300]])
+    wire += b"\x04\x07\x04PING\x00\x00" + push.send_message([b"after"])
+    pull.receive_data(wire)
+    got: list[object] = []
+    events = pull.events_into(got.append)
+    assert got == [(b"a",), (b"b", b"c"), (b"x" * 300,)]
+    assert events == [zmtp.Ping(0, b"")]  # the command, after the messages before it
+    assert pull.events_into(got.append) == []  # the rest, then "need more data"
+    assert got[-1] == (b"after",)
+    assert pull.messages_put == 4
+
+
+def test_events_into_keeps_the_message_put_refused() -> None:
+    pair = raw_pull()
+    pull, push = pair.a, pair.b
+    pull.receive_data(push.send_messages([[b"1"], [b"2", b"2"], [b"3"]]))
+    got: list[object] = []
+
+    def put(msg: object) -> None:
+        if len(got) == 1:
+            raise BlockingIOError  # a full queue, say
+        got.append(msg)
+
+    with pytest.raises(BlockingIOError):
+        pull.events_into(put)
+    with pytest.raises(zmtp.LocalProtocolError):
+        pull.events_into(put)  # the refused message must be taken first
+    assert pull.take_stalled() == (b"2", b"2")
+    assert pull.take_stalled() is None
+    got.append("taken")
+    assert pull.events_into(got.append) == []
+    assert got == [(b"1",), "taken", (b"3",)]  # nothing lost, nothing twice
+    assert pull.messages_put == 3
+
+
+def test_events_into_delivers_then_raises_the_error() -> None:
+    pair = raw_pull()
+    pull, push = pair.a, pair.b
+    pull.receive_data(push.send_message([b"ok"]) + b"\x04\x01\x00")  # empty command name
+    got: list[object] = []
+    assert pull.events_into(got.append) == []
+    assert got == [(b"ok",)]
+    assert pull.state is zmtp.ConnectionState.ERROR
+    with pytest.raises(zmtp.RemoteProtocolError):
+        pull.events_into(got.append)
+
+
+def test_events_into_falls_back_to_events_when_not_raw() -> None:
+    pair = make_pair("PULL", "PUSH")
+    pair.handshake()
+    pair.a.receive_data(pair.b.send_message([b"m"]))
+    got: list[object] = []
+    assert pair.a.events_into(got.append) == [zmtp.Message([b"m"])]
+    assert got == []

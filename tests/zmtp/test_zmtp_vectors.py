@@ -62,7 +62,7 @@ def test_decoder_leniency() -> None:
     # LONG frame with a small size, reserved bits set, MORE on a command.
     dec.feed(b"\x02" + (3).to_bytes(8, "big") + b"abc" + b"\xf8\x01z" + b"\x05\x05\x04PING")
     out: list[object] = []
-    cmd = dec.read_messages(out, list)
+    cmd = dec.read_messages(out.append, list)
     assert out == [[b"abc"], [b"z"]]
     assert cmd == (0x05, b"\x04PING")
 

@@ -196,6 +196,8 @@ class Connection:
         self._fast_rx = False
         self._can_send = False
         self._transparent = self.mechanism.transparent
+        #: Data messages handed to ``put`` by :meth:`events_into` so far.
+        self.messages_put = 0
         # raw_messages: data messages come out of events() as plain tuples of
         # frames (not Message), saving an object per message on the engine's hot
         # path; tuples of bytes are untracked by the garbage collector, so deep
@@ -306,13 +308,14 @@ class Connection:
         """
         if self._fast_rx and not self._events:
             out: list[Any] = []
+            append = out.append
             decoder = self._decoder
             factory = self._factory
             try:
-                cmd = decoder.read_messages(out, factory)
+                cmd = decoder.read_messages(append, factory)
                 while cmd is not None:
                     self._on_command(cmd[1], out)
-                    cmd = decoder.read_messages(out, factory)
+                    cmd = decoder.read_messages(append, factory)
             except RemoteProtocolError as exc:
                 self._fail(exc)
                 if not out:
@@ -333,6 +336,51 @@ class Connection:
             if not result:
                 raise
         return result
+
+    def events_into(self, put: Callable[[Any], object]) -> list[Event]:
+        """Like :meth:`events`, but hand each data message to ``put`` as it is decoded.
+
+        For drivers that queue messages anyway: this saves building, and walking,
+        a list of them.  Messages are passed as tuples of frames (as with
+        ``raw_messages=True``) and counted in :attr:`messages_put`.  Decoding stops
+        after a command that produced events, so the events returned come after
+        every message already put, in wire order; call again for the rest.  An
+        empty list means more data is needed.  An error found after some messages
+        were put is raised by the next call, as with :meth:`events`.
+
+        If ``put`` raises, that message is consumed but kept: :meth:`take_stalled`
+        returns it, and the exception propagates; take it before calling again.
+        Where the fast path does not apply (handshake, non-NULL mechanisms, errors,
+        a connection not made with ``raw_messages=True``), this returns
+        :meth:`events`, data messages included, and calls ``put`` for nothing.
+        """
+        decoder = self._decoder
+        if decoder.stalled is not None:
+            raise LocalProtocolError("take_stalled() the message put refused first")
+        if not self._fast_rx or self._events or self._factory is not None:
+            return self.events()
+        out: list[Any] = []
+        before = decoder.decoded
+        try:
+            cmd = decoder.read_messages(put, None)
+            while cmd is not None:
+                self._on_command(cmd[1], out)
+                if out:
+                    break
+                cmd = decoder.read_messages(put, None)
+        except RemoteProtocolError as exc:
+            self._fail(exc)
+            if not out and decoder.decoded == before:
+                raise
+        finally:
+            self.messages_put += decoder.decoded - before
+        return out
+
+    def take_stalled(self) -> Any:
+        """The message whose ``put`` raised in :meth:`events_into` (``None`` if none)."""
+        msg = self._decoder.stalled
+        self._decoder.stalled = None
+        return msg
 
     def _fail(self, exc: RemoteProtocolError) -> None:
         self._error = exc
@@ -397,10 +445,10 @@ class Connection:
         if self.state is ConnectionState.READY:
             events = self._events
             if self._transparent:
-                cmd = decoder.read_messages(events, self._factory)  # type: ignore[arg-type]
+                cmd = decoder.read_messages(events.append, self._factory)
                 while cmd is not None:
                     self._on_command(cmd[1], events)
-                    cmd = decoder.read_messages(events, self._factory)  # type: ignore[arg-type]
+                    cmd = decoder.read_messages(events.append, self._factory)
             else:
                 self._step_slow(events)
 

@@ -138,7 +138,17 @@ class FrameDecoder:
             :class:`RemoteProtocolError` with ``emsgsize=True``.
     """
 
-    __slots__ = ("_buf", "_limit", "_need", "_parts", "_pending", "_pending_len", "maxmsgsize")
+    __slots__ = (
+        "_buf",
+        "_limit",
+        "_need",
+        "_parts",
+        "_pending",
+        "_pending_len",
+        "decoded",
+        "maxmsgsize",
+        "stalled",
+    )
 
     def __init__(self, maxmsgsize: int = -1) -> None:
         self.maxmsgsize = maxmsgsize
@@ -149,6 +159,10 @@ class FrameDecoder:
         # Octets that must be buffered before parsing can make progress.
         self._need = 1
         self._parts: list[bytes] = []
+        #: Data messages :meth:`read_messages` has handed out so far.
+        self.decoded = 0
+        #: The message whose ``append`` raised in :meth:`read_messages` (see there).
+        self.stalled: Any = None
 
     @property
     def buffered(self) -> int:
@@ -240,16 +254,20 @@ class FrameDecoder:
         return flags, buf[start:end]
 
     def read_messages(
-        self, out: list[Any], factory: Callable[[list[bytes]], Any] | None
+        self, append: Callable[[Any], object], factory: Callable[[list[bytes]], Any] | None
     ) -> tuple[int, bytes] | None:
         """Decode every complete data message in the buffer.
 
-        For each complete multipart message, ``factory(frames)`` (or, when
-        *factory* is None, the frames as a tuple) is appended to *out*.  Decoding
-        stops at the first command frame, which is consumed and returned as
-        ``(flags, body)``; ``None`` means the buffer
+        For each complete multipart message, ``append(factory(frames))`` (or, when
+        *factory* is None, ``append`` of the frames as a tuple) is called, and
+        :attr:`decoded` counts it.  Decoding stops at the first command frame, which
+        is consumed and returned as ``(flags, body)``; ``None`` means the buffer
         holds no further complete frame.  On an oversized frame the messages
-        decoded so far are already in *out* when the error is raised.
+        decoded so far have been appended when the error is raised.
+
+        *append* may raise (a full queue, say): the message it was given is then
+        consumed from the buffer and kept in :attr:`stalled`, for the caller to
+        take, and the exception propagates.  Nothing is lost or decoded twice.
         """
         buf = self._take()
         if buf is None:
@@ -258,59 +276,78 @@ class FrameDecoder:
         pos = 0
         parts = self._parts
         limit = self._limit
-        append = out.append
         need = 1
-        while True:
-            if factory is None and not parts and limit >= 255:
-                # Fast lane for the common case: runs of short single-frame data
-                # messages (flags byte 0). Anything else drops to the general loop.
-                while pos + 2 <= n and not buf[pos]:
-                    end = pos + 2 + buf[pos + 1]
-                    if end > n:
-                        break
-                    append((buf[pos + 2 : end],))
-                    pos = end
-            avail = n - pos
-            if avail < 2:
-                need = 2
-                break
-            flags = buf[pos]
-            if flags & 2:
-                if avail < 9:
-                    need = 9
+        count = 0
+        msg: Any = None
+        try:
+            while True:
+                if factory is None and not parts and limit >= 255:
+                    # Fast lane for the common case: runs of short single-frame data
+                    # messages (flags byte 0). Anything else drops to the general loop.
+                    while pos + 2 <= n and not buf[pos]:
+                        end = pos + 2 + buf[pos + 1]
+                        if end > n:
+                            break
+                        msg = (buf[pos + 2 : end],)
+                        pos = end
+                        count += 1
+                        append(msg)
+                avail = n - pos
+                if avail < 2:
+                    need = 2
                     break
-                size = int.from_bytes(buf[pos + 1 : pos + 9], "big")
-                start = pos + 9
-            else:
-                size = buf[pos + 1]
-                start = pos + 2
-            if size > limit:
-                self._buf = buf[pos:]
-                self._parts = parts
-                raise _too_big(size, self.maxmsgsize)
-            end = start + size
-            if end > n:
-                need = end - pos
-                break
-            body = buf[start:end]
-            pos = end
-            if flags & 4:
+                flags = buf[pos]
+                if flags & 2:
+                    if avail < 9:
+                        need = 9
+                        break
+                    size = int.from_bytes(buf[pos + 1 : pos + 9], "big")
+                    start = pos + 9
+                else:
+                    size = buf[pos + 1]
+                    start = pos + 2
+                if size > limit:
+                    self._buf = buf[pos:]
+                    self._parts = parts
+                    self.decoded += count
+                    raise _too_big(size, self.maxmsgsize)
+                end = start + size
+                if end > n:
+                    need = end - pos
+                    break
+                body = buf[start:end]
+                pos = end
+                if flags & 4:
+                    self._buf = buf[pos:]
+                    self._parts = parts
+                    self._need = 1
+                    self.decoded += count
+                    return flags, body
+                if flags & 1:
+                    parts.append(body)
+                    continue
+                if parts:
+                    parts.append(body)
+                    msg = factory(parts) if factory else tuple(parts)
+                    parts = []
+                else:
+                    msg = factory([body]) if factory else (body,)
+                count += 1
+                append(msg)
+        except BaseException as exc:
+            if not isinstance(exc, RemoteProtocolError):
+                # raised by append(msg): msg is consumed; keep it for the caller
+                self.stalled = msg
                 self._buf = buf[pos:]
                 self._parts = parts
                 self._need = 1
-                return flags, body
-            if flags & 1:
-                parts.append(body)
-            elif parts:
-                parts.append(body)
-                append(factory(parts) if factory else tuple(parts))
-                parts = []
-            else:
-                append(factory([body]) if factory else (body,))
+                self.decoded += count
+            raise
         if pos:
             self._buf = buf[pos:]
         self._parts = parts
         self._need = need
+        self.decoded += count
         return None
 
     def add_frame(self, flags: int, body: bytes) -> list[bytes] | None:
