@@ -541,3 +541,62 @@ async def test_single_peer_gone_then_drained_then_next_peer(ctx, receiver, sende
                 await rx.recv(trinq.DONTWAIT)
             assert rx.statistics().pipes == ()
             assert len(rx._pattern._fq) == 0  # the drained queue was dropped
+
+
+# --- recv_nowait ---------------------------------------------------------------------
+
+
+async def test_recv_nowait_takes_queued_frames_and_raises_again_when_empty(ctx):
+    with trio.fail_after(10):
+        pull, push = await pull_push_pair(ctx, "tcp://127.0.0.1:*")
+        with pytest.raises(trinq.Again):
+            pull.recv_nowait()
+        with pytest.raises(trinq.Again):
+            pull.recv_multipart_nowait()
+        await push.send_multipart([b"a", b"b"])
+        await push.send(b"c")
+        await push.send_multipart([b"d", b"e"])
+        assert await pull.recv() == b"a"  # wait for the first; the rest follow it
+        await wait_until(lambda: pull.statistics().pipes[0].inbound_queued == 2)
+        assert pull.rcvmore
+        assert pull.recv_nowait() == b"b"  # the rest of a multipart message first
+        assert not pull.rcvmore
+        assert pull.recv_nowait() == b"c"
+        assert pull.recv_multipart_nowait() == [b"d", b"e"]
+        with pytest.raises(trinq.Again):
+            pull.recv_nowait()
+
+
+async def test_recv_nowait_is_not_a_checkpoint(ctx):
+    """Like trio's receive_nowait: no cancellation check, no schedule point."""
+    with trio.fail_after(10):
+        pull, push = await pull_push_pair(ctx, "tcp://127.0.0.1:*")
+        for i in range(3):
+            await push.send(b"%d" % i)
+        await wait_until(lambda: pull.statistics().messages_in == 3)
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            assert pull.recv_nowait() == b"0"  # a cancelled scope does not stop it
+            with pytest.raises(trio.Cancelled):
+                await pull.recv()  # the async form checks first ...
+        assert pull.recv_nowait() == b"1"  # ... and took nothing
+        assert pull.recv_nowait() == b"2"
+
+
+async def test_recv_nowait_on_closed_socket_is_enotsock(ctx):
+    pull = ctx.socket(trinq.PULL)
+    pull.close()
+    with pytest.raises(trinq.ZMQError) as info:
+        pull.recv_nowait()
+    assert info.value.errno == trinq.ENOTSOCK
+
+
+async def test_recv_nowait_follows_the_pattern_rules(ctx):
+    req = ctx.socket(trinq.REQ)
+    with pytest.raises(trinq.ZMQError) as info:
+        req.recv_nowait()  # REQ must send first
+    assert info.value.errno == trinq.EFSM
+    push = ctx.socket(trinq.PUSH)
+    with pytest.raises(trinq.ZMQError) as info:
+        push.recv_nowait()
+    assert info.value.errno == trinq.ENOTSUP

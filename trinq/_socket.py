@@ -642,6 +642,54 @@ class Socket(trio.abc.AsyncResource):
             self._partial_recv.extend(msg[1:])
         return msg[0]
 
+    def recv_nowait(self) -> bytes:
+        """Take one queued frame without waiting, as :meth:`recv` would return it.
+
+        Raises :class:`trinq.Again` if no message is queued. Synchronous, like
+        ``trio.MemoryReceiveChannel.receive_nowait``: it is not a checkpoint, so it
+        neither checks for cancellation nor lets other tasks run. It suits draining a
+        backlog between awaits -- ``try: m = s.recv_nowait()`` /
+        ``except trinq.Again: m = await s.recv()`` -- the way pyzmq code drains a
+        socket with ``NOBLOCK`` after a poll. A loop that only ever calls it must
+        yield by itself.
+        """
+        partial = self._partial_recv
+        if partial:
+            return partial.popleft()
+        # recv() inlines this body for the no-flags case: keep the two in step.
+        try:
+            try:
+                msg = self._pattern.recv_nowait()
+            except RECV_TERMINATED:
+                msg = self._pattern.recv_after_end()
+        except trio.WouldBlock:
+            if self._closing:
+                raise ZMQError(C.ENOTSOCK, "socket is closed") from None
+            raise Again() from None
+        if len(msg) > 1:
+            partial.extend(msg[1:])
+        return msg[0]
+
+    def recv_multipart_nowait(self) -> list[bytes]:
+        """Take one whole queued message without waiting; :class:`trinq.Again` if none.
+
+        Synchronous and not a checkpoint, as :meth:`recv_nowait`.
+        """
+        if self._partial_recv:
+            rest = list(self._partial_recv)
+            self._partial_recv.clear()
+            return rest
+        try:
+            try:
+                msg = self._pattern.recv_nowait()
+            except RECV_TERMINATED:
+                msg = self._pattern.recv_after_end()
+        except trio.WouldBlock:
+            if self._closing:
+                raise ZMQError(C.ENOTSOCK, "socket is closed") from None
+            raise Again() from None
+        return msg if type(msg) is list else list(msg)
+
     async def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
         """Receive a frame and decode it. Cancellation: as :meth:`recv`."""
         return (await self.recv(flags)).decode(encoding)
