@@ -15,6 +15,11 @@ By hand (two shells)::
   python bench/trinq_peer.py --workload thr --role send --endpoint tcp://127.0.0.1:5555 \
       --size 16 --count 1000000
 
+In ``pubsub`` the SUB side drains each socket with ``recv_nowait()`` and awaits
+``recv()`` only when nothing is queued, as the pyzmq peer polls and then drains with
+``NOBLOCK``; ``--recv-loop plain`` makes it one ``await recv()`` per message instead
+(both in one run: ``--add-impl 'trinq-plain=bench/trinq_peer.py --recv-loop plain'``).
+
 ``--role both`` runs sender and receiver as two tasks of one trio run (over the
 given endpoint; trinq has no inproc transport yet, so give it a tcp one).
 """
@@ -161,7 +166,7 @@ async def amain(args) -> None:
                 # Drain what is queued without awaiting, await when nothing is: the
                 # pyzmq peer likewise polls, then drains each socket with NOBLOCK.
                 recv, recv_nowait, on_msg, Again = s.recv, s.recv_nowait, st.on_msg, trinq.Again
-                if os.environ.get("TRINQ_BENCH_PLAIN_RECV"):
+                if args.recv_loop == "plain":
                     while not on_msg(await recv()):
                         pass
                     return
@@ -188,8 +193,19 @@ async def amain(args) -> None:
             raise SystemExit(f"unsupported workload/role: {w}/{role}")
 
 
+def _extra_args(parser) -> None:
+    parser.add_argument(
+        "--recv-loop",
+        choices=["drain", "plain"],
+        default="drain",
+        help="pubsub SUB: drain with recv_nowait() and await recv() only when empty "
+        "(default, as the pyzmq peer polls and drains with NOBLOCK), or plain: "
+        "one await recv() per message",
+    )
+
+
 def main() -> None:
-    args = B.parse_args(IMPL)
+    args = B.parse_args(IMPL, extra=_extra_args)
     trio.run(amain, args)
 
 
