@@ -305,6 +305,7 @@ class Engine:
         ERROR = zmtp.ConnectionState.ERROR
         stats = sock._stats
         events_into = conn.events_into
+        step_back = sock._pattern.replies_to_receives
         seen = conn.messages_put
         try:
             while True:
@@ -332,12 +333,14 @@ class Engine:
                         lot.unpark_all()
                         # Let the woken receiver run before this task goes back to the
                         # socket: in request/reply its answer then goes out before this
-                        # task's next recv (EAGAIN) and epoll re-arm. Twice, because trio
-                        # runs each batch of runnable tasks in a random direction: after
-                        # one yield this task shares the receiver's batch and goes first
-                        # half the time; after two it always runs after the receiver.
+                        # task's next recv (EAGAIN) and epoll re-arm. Twice there, because
+                        # trio runs each batch of runnable tasks in a random direction:
+                        # after one yield this task shares the receiver's batch and goes
+                        # first half the time; after two it always runs after it. (Not
+                        # for one-way consumers, where the second pass is pure cost.)
                         await trio.lowlevel.cancel_shielded_checkpoint()
-                        await trio.lowlevel.cancel_shielded_checkpoint()
+                        if step_back:
+                            await trio.lowlevel.cancel_shielded_checkpoint()
                 if conn.state is ERROR:
                     conn.events()  # raises the error that followed the events above
                 if not events:  # events_into() needs more data

@@ -48,6 +48,10 @@ class Pattern:
     #: False for send-only types (PUSH, PUB): the engine drops data messages from
     #: their peers instead of queueing them where nobody would read them.
     accepts_inbound: ClassVar[bool] = True
+    #: True where a receive is typically answered by a send on the same connection
+    #: (REQ, REP, DEALER, ROUTER, PAIR): the engine's reader then steps back until the
+    #: woken receiver has run, so the answer is written before the reader reads again.
+    replies_to_receives: ClassVar[bool] = False
 
     def __init__(self, options: Options) -> None:
         self.options = options

@@ -67,6 +67,7 @@ class Pair(Pattern):
     """
 
     socket_type = "PAIR"
+    replies_to_receives = True
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)

@@ -69,6 +69,7 @@ class Dealer(Pattern):
     """Round-robin out, fair-queue in, no envelope changes (RFC 28 DEALER)."""
 
     socket_type = "DEALER"
+    replies_to_receives = True
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
@@ -162,6 +163,7 @@ class Router(Pattern):
     """Explicit addressing by routing id (RFC 28 ROUTER); see the module docstring."""
 
     socket_type = "ROUTER"
+    replies_to_receives = True
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
@@ -242,6 +244,7 @@ class Rep(Router):
     """A ROUTER that saves and restores each request's envelope (RFC 28 REP)."""
 
     socket_type = "REP"
+    replies_to_receives = True
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)

@@ -36,7 +36,10 @@ same :class:`RemoteProtocolError` and every send raises
 
 Once the handshake is done with a *transparent* mechanism (NULL), received
 bytes go straight through :meth:`FrameDecoder.read_messages`; commands
-(PING/PONG/SUBSCRIBE/CANCEL/JOIN/LEAVE) interrupt that loop briefly.
+(PING/PONG/SUBSCRIBE/CANCEL/JOIN/LEAVE) interrupt that loop briefly.  A driver
+that queues messages anyway can skip the event list for data:
+:meth:`Connection.events_into` hands each decoded message to a ``put`` callable
+(a memory channel's ``send_nowait``, say) and returns only the events between.
 Unknown post-handshake commands are silently dropped and a received ERROR
 command raises (interop facts §9).
 
