@@ -152,3 +152,67 @@ def test_garbage_after_handshake(garbage: bytes, limit: int) -> None:
 def test_metadata_round_trip(props: list[tuple[str, bytes]]) -> None:
     expected = dict(props)
     assert zmtp.decode_metadata(zmtp.encode_metadata(list(expected.items()))) == expected
+
+
+class _Refused(Exception):
+    pass
+
+
+def _decode_into_pieces(data: bytes, cuts: list[int], refuse: list[bool]) -> tuple[list[Any], int]:
+    """Like _decode_in_pieces, through events_into with a put that sometimes refuses."""
+    conn = zmtp.Connection("DEALER", raw_messages=True)
+    conn.initiate()
+    out: list[Any] = []
+    calls = 0
+
+    def put(msg: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if refuse and refuse[calls % len(refuse)]:
+            raise _Refused
+        out.append(msg)
+
+    prev = 0
+    for cut in [*sorted(set(cuts)), len(data)]:
+        if cut > prev:
+            conn.receive_data(data[prev:cut])
+        prev = cut
+        while True:
+            try:
+                events = conn.events_into(put)
+            except _Refused:
+                out.append(conn.take_stalled())  # what a reader blocked on RCVHWM does
+                continue
+            if not events:
+                break
+            out.extend(events)
+    assert conn.take_stalled() is None
+    # messages decoded with the handshake come back in the events() list instead
+    return out, conn.messages_put
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=60)
+@given(messages_st, st.lists(commands_st, max_size=3), st.data())
+def test_events_into_matches_events(
+    messages: list[list[bytes]], cmds: list[Any], data: st.DataObject
+) -> None:
+    """Same events in the same order as events(), data messages through put (as
+    tuples), whatever the read boundaries and whichever puts are refused."""
+    head, _ = _full_stream()
+    sender = ready_pair().a
+    traffic = b"".join(sender.send_message(m) for m in messages)
+    traffic += b"".join(sender.send_command(c) for c in cmds)
+    # a command in the middle, too
+    traffic = sender.send_command(zmtp.Ping(1, b"x")) + traffic
+    stream = head + traffic
+    whole = [
+        tuple(ev.frames) if type(ev) is zmtp.Message else ev
+        for ev in _decode_in_pieces(stream, [], use_events=True)
+    ]
+    cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=20))
+    refuse = data.draw(st.lists(st.booleans(), max_size=5))
+    assert _decode_into_pieces(stream, cuts, refuse)[0] == whole
+    # the traffic in reads of its own: every message goes through put
+    got, put_count = _decode_into_pieces(stream, [len(head), len(head) + len(traffic) // 2], refuse)
+    assert got == whole
+    assert put_count == len(messages)
