@@ -217,6 +217,26 @@ async def test_oversize_frame_over_maxmsgsize(ctx):
             await pull.recv(trinq.DONTWAIT)  # the oversize frame was never delivered
 
 
+async def test_messages_before_a_bad_frame_in_the_same_read_are_delivered(ctx):
+    """The messages decoded before a protocol error reach the application; then that
+    connection is dropped (the reader puts messages into the queue as it decodes)."""
+    with trio.fail_after(10):
+        pull = ctx.socket(trinq.PULL, maxmsgsize=100)
+        mon = pull.monitor()
+        ep = await pull.bind("tcp://127.0.0.1:*")
+        bad = await RawPeer.connect_tcp(ep)
+        await bad.handshake("PUSH")
+        await wait_for_event(mon, E.HANDSHAKE_SUCCEEDED)
+        await bad.send(message(b"one") + message(b"two", b"parts") + frame(b"x" * 101))
+        await wait_for_event(mon, E.DISCONNECTED)
+        assert await pull.recv_multipart() == [b"one"]
+        assert await pull.recv_multipart() == [b"two", b"parts"]
+        with pytest.raises(trinq.Again):
+            await pull.recv(trinq.DONTWAIT)
+        await bad.wait_closed()
+        await bad.aclose()
+
+
 async def test_unknown_command_after_handshake_is_ignored(ctx):
     """facts §9: any command other than the known ones is silently dropped, not an error."""
     with trio.fail_after(10):
