@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
-from trio.lowlevel import ParkingLot, cancel_shielded_checkpoint, checkpoint_if_cancelled
+from trio.lowlevel import cancel_shielded_checkpoint, checkpoint_if_cancelled
 
 from . import _constants as C
 from ._acceptor import serve_endpoint
@@ -54,6 +54,7 @@ from ._patterns import PATTERNS
 from ._pipe import Pipe, PipeStatistics
 from ._routing.pipe_like import RECV_TERMINATED
 from ._transports import split_endpoint, transport_for
+from ._wait import WaitQueue
 
 if TYPE_CHECKING:
     from ._context import Context
@@ -164,8 +165,8 @@ class Socket(trio.abc.AsyncResource):
         self._pattern_send = self._pattern.send_nowait
         for key, value in options.items():
             self.setsockopt(key, value)
-        self._send_lot = ParkingLot()
-        self._recv_lot = ParkingLot()
+        self._send_lot = WaitQueue()
+        self._recv_lot = WaitQueue()
         self._send_budget = YIELD_EVERY
         self._recv_budget = YIELD_EVERY
         #: True once the socket waited or yielded since its last send: the next
