@@ -584,20 +584,11 @@ class Socket(trio.abc.AsyncResource):
         """
         # recv() inlines this body for the no-flags case: keep the two in step.
         await checkpoint_if_cancelled()
-        if self._partial_recv:
-            rest = list(self._partial_recv)
-            self._partial_recv.clear()
-            return rest
         try:
-            try:
-                msg = self._pattern.recv_nowait()
-            except RECV_TERMINATED:
-                msg = self._pattern.recv_after_end()
+            msg = self._take_whole()
         except trio.WouldBlock:
             if flags & C.DONTWAIT:
-                if self._closing:
-                    raise ZMQError(C.ENOTSOCK, "socket is closed") from None
-                raise Again() from None
+                raise self._would_block() from None
             msg = await self._recv_wait()
         else:
             budget = self._recv_budget - 1
@@ -657,16 +648,14 @@ class Socket(trio.abc.AsyncResource):
         partial = self._partial_recv
         if partial:
             return partial.popleft()
-        # recv() inlines this body for the no-flags case: keep the two in step.
+        # _take() inlined (a drain loop calls this per message): keep the two in step.
         try:
             try:
                 msg = self._pattern.recv_nowait()
             except RECV_TERMINATED:
                 msg = self._pattern.recv_after_end()
         except trio.WouldBlock:
-            if self._closing:
-                raise ZMQError(C.ENOTSOCK, "socket is closed") from None
-            raise Again() from None
+            raise self._would_block() from None
         if len(msg) > 1:
             partial.extend(msg[1:])
         return msg[0]
@@ -676,20 +665,36 @@ class Socket(trio.abc.AsyncResource):
 
         Synchronous and not a checkpoint, as :meth:`recv_nowait`.
         """
+        try:
+            msg = self._take_whole()
+        except trio.WouldBlock:
+            raise self._would_block() from None
+        return msg if type(msg) is list else list(msg)
+
+    def _take_whole(self) -> Msg:
+        """The rest of a message partly taken by ``recv``, else :meth:`_take`."""
         if self._partial_recv:
             rest = list(self._partial_recv)
             self._partial_recv.clear()
             return rest
+        return self._take()
+
+    def _take(self) -> Msg:
+        """The pattern's next message; ``trio.WouldBlock`` if none is queued.
+
+        A pattern serving a single pipe directly reports that pipe's end; receiving
+        the long way then drops it (``Pattern.recv_after_end``).
+        """
         try:
-            try:
-                msg = self._pattern.recv_nowait()
-            except RECV_TERMINATED:
-                msg = self._pattern.recv_after_end()
-        except trio.WouldBlock:
-            if self._closing:
-                raise ZMQError(C.ENOTSOCK, "socket is closed") from None
-            raise Again() from None
-        return msg if type(msg) is list else list(msg)
+            return self._pattern.recv_nowait()
+        except RECV_TERMINATED:
+            return self._pattern.recv_after_end()
+
+    def _would_block(self) -> ZMQError:
+        """What a receive that must not wait raises when nothing is queued."""
+        if self._closing:
+            return ZMQError(C.ENOTSOCK, "socket is closed")
+        return Again()
 
     async def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
         """Receive a frame and decode it. Cancellation: as :meth:`recv`."""
@@ -718,10 +723,7 @@ class Socket(trio.abc.AsyncResource):
             self._direct_ok = True
             await self._recv_lot.park()
             try:
-                try:
-                    msg = self._pattern.recv_nowait()
-                except RECV_TERMINATED:
-                    msg = self._pattern.recv_after_end()
+                msg = self._take()
             except trio.WouldBlock:
                 continue
             self._recv_budget = YIELD_EVERY

@@ -30,12 +30,13 @@ import trio
 
 from .._constants import ENOTSUP
 from .._errors import ZMQError
+from .._routing import FairQueue
 
 if TYPE_CHECKING:
     from .._options import Options
     from .._pipe import Pipe
 
-__all__ = ["PATTERNS", "Pattern", "register_pattern"]
+__all__ = ["PATTERNS", "FairQueueReceiver", "Pattern", "register_pattern"]
 
 Msg = list[bytes]
 
@@ -98,6 +99,27 @@ class Pattern:
 
     def option_changed(self, name: str, value: Any) -> None:
         """A socket option was set (patterns react to e.g. subscribe)."""
+
+
+class FairQueueReceiver(Pattern):
+    """A pattern that receives through one fair queue with nothing to do per message
+    (PULL, PAIR, XSUB; SUB while subscribed to everything).
+
+    Its ``recv_nowait`` is the queue's :attr:`~trinq._routing.FairQueue.fast_recv`,
+    re-read whenever the queue's pipes change: with a single peer, that peer's own
+    queue.  Subclasses that filter override ``_fq_changed`` to choose.
+    """
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self._fq = FairQueue(on_change=self._fq_changed)
+        self._fq_changed()
+
+    def _fq_changed(self) -> None:
+        self.recv_nowait = self._fq.fast_recv  # type: ignore[method-assign]
+
+    def recv_after_end(self) -> Msg:
+        return self._fq.recv_nowait()
 
 
 PATTERNS: dict[str, type[Pattern]] = {}

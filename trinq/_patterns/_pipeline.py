@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from .._routing import FairQueue, LoadBalancer
-from ._base import Pattern, register_pattern
+from .._routing import LoadBalancer
+from ._base import FairQueueReceiver, Pattern, register_pattern
 
 if TYPE_CHECKING:
     from .._options import Options
@@ -38,28 +38,17 @@ class Push(Pattern):
 
 
 @register_pattern
-class Pull(Pattern):
+class Pull(FairQueueReceiver):
     """Fair-queue from every peer (RFC 30)."""
 
     socket_type = "PULL"
-
-    def __init__(self, options: Options) -> None:
-        super().__init__(options)
-        self._fq = FairQueue(on_change=self._fq_changed)
-        self._fq_changed()
-
-    def _fq_changed(self) -> None:
-        self.recv_nowait = self._fq.fast_recv  # type: ignore[method-assign]
-
-    def recv_after_end(self) -> Msg:
-        return self._fq.recv_nowait()
 
     def attach(self, pipe: Pipe) -> None:
         self._fq.attach(pipe)
 
 
 @register_pattern
-class Pair(Pattern):
+class Pair(FairQueueReceiver):
     """Exclusive pair: at most one peer at a time (RFC 31).
 
     A second peer's connection is refused while the first one's pipe is alive,
@@ -72,14 +61,6 @@ class Pair(Pattern):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self._pipe: Pipe | None = None
-        self._fq = FairQueue(on_change=self._fq_changed)
-        self._fq_changed()
-
-    def _fq_changed(self) -> None:
-        self.recv_nowait = self._fq.fast_recv  # type: ignore[method-assign]
-
-    def recv_after_end(self) -> Msg:
-        return self._fq.recv_nowait()
 
     def accepts_pipe(self, pipe: Pipe) -> bool:
         return self._pipe is None or self._pipe is pipe

@@ -44,7 +44,7 @@ from .._constants import CURVE, EINVAL, ENOTSUP
 from .._errors import ZMQError
 from .._pipe import Encoded
 from .._routing import Distributor, FairQueue, PrefixFilter, SubscriptionTrie
-from ._base import Pattern, register_pattern
+from ._base import FairQueueReceiver, Pattern, register_pattern
 
 if TYPE_CHECKING:
     from .._options import Options
@@ -216,20 +216,13 @@ class XPub(_Publisher):
             self._trie.remove(topic, pipe)
 
 
-class _Subscriber(Pattern):
+class _Subscriber(FairQueueReceiver):
     """SUB and XSUB: fair-queued receive, subscriptions sent upstream and replayed."""
 
     def __init__(self, options: Options) -> None:
-        super().__init__(options)
-        self._fq = FairQueue(on_change=self._fq_changed)
         self._dist = Distributor()
         self._filter = PrefixFilter()
-
-    def _fq_changed(self) -> None:
-        """The fair queue's pipes changed: re-read its fastest receive."""
-
-    def recv_after_end(self) -> Msg:
-        return self._fq.recv_nowait()
+        super().__init__(options)  # sets up the fair queue, then _fq_changed()
 
     def attach(self, pipe: Pipe) -> None:
         self._fq.attach(pipe)
@@ -268,10 +261,6 @@ class Sub(_Subscriber):
 
     def send_nowait(self, msg: Msg) -> None:
         raise ZMQError(ENOTSUP, "SUB sockets cannot send; use subscribe()/unsubscribe()")
-
-    def __init__(self, options: Options) -> None:
-        super().__init__(options)
-        self._choose_recv()
 
     def _choose_recv(self) -> None:
         # Subscribed to everything (and not inverted): every message matches, so the
@@ -324,10 +313,3 @@ class XSub(_Subscriber):
                 return
         # Any other message goes upstream to every publisher, dropped where full.
         self._dist.send_to_all(msg)
-
-    def __init__(self, options: Options) -> None:
-        super().__init__(options)
-        self._fq_changed()
-
-    def _fq_changed(self) -> None:
-        self.recv_nowait = self._fq.fast_recv  # type: ignore[method-assign]
