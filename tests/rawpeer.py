@@ -196,3 +196,19 @@ async def wait_until(predicate, timeout: float = 10) -> None:  # type: ignore[no
     with trio.fail_after(timeout):
         while not predicate():
             await trio.lowlevel.checkpoint()
+
+
+async def bind_with_peers(ctx, socket_type, peer_type, count: int, bind_endpoint: str):  # type: ignore[no-untyped-def]
+    """Bind a ``socket_type`` socket, connect ``count`` ``peer_type`` sockets to it, and
+    return ``(socket, peers)`` once every one of those handshakes has completed."""
+    import trinq
+    from trinq.testing import wait_for_event
+
+    sock = ctx.socket(socket_type)
+    mon = sock.monitor()
+    ep = await sock.bind(bind_endpoint)
+    peers = [ctx.socket(peer_type) for _ in range(count)]
+    for peer in peers:
+        peer.connect(ep)
+    await wait_for_event(mon, trinq.Event.HANDSHAKE_SUCCEEDED, count)
+    return sock, peers

@@ -19,7 +19,7 @@ import trinq
 from trinq.testing import TRANSPORTS, endpoint, wait_for_event
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from rawpeer import free_endpoint, wait_until
+from rawpeer import bind_with_peers, free_endpoint, wait_until
 
 pytestmark = pytest.mark.parametrize("transport", TRANSPORTS)
 
@@ -130,13 +130,9 @@ async def test_pull_fair_queues(ctx, transport, tmp_path):
     strategy." and "SHALL maintain an incoming queue for each connected peer."
     """
     with trio.fail_after(10):
-        pull = ctx.socket(trinq.PULL)
-        mon = pull.monitor()
-        ep = await pull.bind(endpoint(transport, tmp_path))
-        pushes = [ctx.socket(trinq.PUSH) for _ in range(3)]
-        for p in pushes:
-            p.connect(ep)
-        await wait_for_event(mon, trinq.Event.HANDSHAKE_SUCCEEDED, 3)
+        pull, pushes = await bind_with_peers(
+            ctx, trinq.PULL, trinq.PUSH, 3, endpoint(transport, tmp_path)
+        )
         for n, p in enumerate(pushes):
             for i in range(10):
                 await p.send_multipart([b"%d" % n, b"%d" % i])

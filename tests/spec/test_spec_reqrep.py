@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
+from rawpeer import bind_with_peers
 
 import trinq
 from trinq.testing import TRANSPORTS, endpoint, wait_for_event
@@ -55,13 +56,9 @@ async def test_req_round_robin(ctx, transport, tmp_path):
     strategy." and "MAY be connected to any number of REP or ROUTER peers."
     """
     with trio.fail_after(10):
-        req = ctx.socket(trinq.REQ)
-        mon = req.monitor()
-        ep = await req.bind(endpoint(transport, tmp_path))
-        reps = [ctx.socket(trinq.REP) for _ in range(3)]
-        for rep in reps:
-            rep.connect(ep)
-        await wait_for_event(mon, HS, 3)
+        req, reps = await bind_with_peers(
+            ctx, trinq.REQ, trinq.REP, 3, endpoint(transport, tmp_path)
+        )
         seen: list[int] = []
         for i in range(6):
             await req.send(b"%d" % i)
@@ -415,13 +412,9 @@ async def test_rep_fair_queue(ctx, transport, tmp_path):
     strategy." and "MAY be connected to any number of REQ or DEALER peers."
     """
     with trio.fail_after(10):
-        rep = ctx.socket(trinq.REP)
-        mon = rep.monitor()
-        ep = await rep.bind(endpoint(transport, tmp_path))
-        dealers = [ctx.socket(trinq.DEALER) for _ in range(3)]
-        for d in dealers:
-            d.connect(ep)
-        await wait_for_event(mon, HS, 3)
+        rep, dealers = await bind_with_peers(
+            ctx, trinq.REP, trinq.DEALER, 3, endpoint(transport, tmp_path)
+        )
         for k, d in enumerate(dealers):
             for j in range(3):
                 await d.send_multipart([b"", b"%d-%d" % (k, j)])
@@ -523,13 +516,9 @@ async def test_dealer_round_robin_out(ctx, transport, tmp_path):
     strategy." and "SHALL not filter or modify outgoing or incoming messages in any way."
     """
     with trio.fail_after(10):
-        dealer = ctx.socket(trinq.DEALER)
-        mon = dealer.monitor()
-        ep = await dealer.bind(endpoint(transport, tmp_path))
-        peers = [ctx.socket(trinq.DEALER) for _ in range(3)]
-        for p in peers:
-            p.connect(ep)
-        await wait_for_event(mon, HS, 3)
+        dealer, peers = await bind_with_peers(
+            ctx, trinq.DEALER, trinq.DEALER, 3, endpoint(transport, tmp_path)
+        )
         for i in range(9):
             await dealer.send_multipart([b"", b"%d" % i])
         got = []
@@ -547,13 +536,9 @@ async def test_dealer_fair_queue_in(ctx, transport, tmp_path):
     strategy." and "SHALL deliver these to its calling application."
     """
     with trio.fail_after(10):
-        dealer = ctx.socket(trinq.DEALER)
-        mon = dealer.monitor()
-        ep = await dealer.bind(endpoint(transport, tmp_path))
-        peers = [ctx.socket(trinq.DEALER) for _ in range(2)]
-        for p in peers:
-            p.connect(ep)
-        await wait_for_event(mon, HS, 2)
+        dealer, peers = await bind_with_peers(
+            ctx, trinq.DEALER, trinq.DEALER, 2, endpoint(transport, tmp_path)
+        )
         for k, p in enumerate(peers):
             for j in range(3):
                 await p.send_multipart([b"%d" % k, b"%d" % j])
