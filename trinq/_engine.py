@@ -38,6 +38,7 @@ from __future__ import annotations
 import enum
 import errno
 import math
+import os
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -47,11 +48,17 @@ from . import zmtp
 from ._monitor import Event
 from ._pipe import WAKE, Encoded, Pipe
 from ._transports._stream import LeanSocketStream
+from ._wait import WaitQueue
 
 if TYPE_CHECKING:
     from ._socket import Socket
 
 __all__ = ["Engine", "Outcome"]
+
+#: How long (seconds) a receiver that reads for the reader may go without receiving
+#: before the reader takes reading back (Engine.receive_inline).
+LEND_LEASE = 0.01
+_HB_EVENTS, _HB_STALLED, _HB_EOF, _HB_ERROR = range(4)
 
 #: Most messages one writer batch takes before it writes.
 WRITE_BATCH_MESSAGES = 4096
@@ -116,6 +123,20 @@ class Engine:
         self._hb_scope: trio.CancelScope | None = None
         self._hb_started = False
         self._peer_ttl_deadline = math.inf
+        # Lending (see receive_inline): the socket's receiver reads for the reader.
+        #: the reader handed reading to the socket's receiver
+        self.lent = False
+        #: the receiver's own descriptor for the socket (a dup): it waits on that, so
+        #: waking it (``notify_closing``) never disturbs the writer's waits
+        self._lend_fd = -1
+        #: what the borrowing receiver left for the reader: (kind, value), see _lend
+        self._handback: tuple[int, Any] | None = None
+        self._lend_lot = WaitQueue()
+        #: receive_inline calls so far, and whether one is running (for the lease)
+        self._inline_calls = 0
+        self._inline_busy = False
+        self._lend_untimed = False
+        self._in_put: Any = None
 
     # --- public to the socket ------------------------------------------------------
 
@@ -191,6 +212,11 @@ class Engine:
                 self._emit(Event.DISCONNECTED, 0, self.reason)
             return self.outcome
         finally:
+            self.lent = False
+            if self._lend_fd >= 0:
+                fd, self._lend_fd = self._lend_fd, -1
+                trio.lowlevel.notify_closing(fd)  # wakes a receiver waiting on it
+                os.close(fd)
             with trio.CancelScope(shield=True):
                 await trio.aclose_forcefully(self.stream)
 
@@ -306,6 +332,13 @@ class Engine:
         stats = sock._stats
         events_into = conn.events_into
         step_back = sock._pattern.replies_to_receives
+        self._in_put = put
+        lendable = (
+            step_back
+            and sock._pattern.accepts_inbound
+            and not pipe.conflate
+            and self._raw_send is not None
+        )
         seen = conn.messages_put
         try:
             while True:
@@ -345,9 +378,15 @@ class Engine:
                     conn.events()  # raises the error that followed the events above
                 if not events:  # events_into() needs more data
                     wanted = conn.wanted_bytes
-                    data = await stream.receive_some(
-                        RECEIVE_SIZE if wanted <= RECEIVE_SIZE else min(wanted, MAX_RECEIVE_SIZE)
-                    )
+                    size = RECEIVE_SIZE if wanted <= RECEIVE_SIZE else min(wanted, MAX_RECEIVE_SIZE)
+                    if not lendable:
+                        data = await stream.receive_some(size)
+                    else:
+                        data = await self._receive_or_lend(size)
+                        if data is None:  # a receiver read for this task meanwhile
+                            events = await self._lend()
+                            seen = conn.messages_put  # the receiver counted its own
+                            continue
                     if not data:
                         self._finish(Outcome.CLOSED, "peer closed the connection")
                         return
@@ -376,6 +415,178 @@ class Engine:
         self._reading_blocked = True
         await self.pipe._in_send.send(msg)  # type: ignore[union-attr]
         self._reading_blocked = False
+
+    # --- lending: the receiver reads for the reader ------------------------------
+
+    async def _receive_or_lend(self, size: int) -> bytes | None:
+        """The reader's ``receive_some`` on a lendable connection: the same, except
+        that finding the socket empty while a receiver waits and this is the
+        socket's only pipe, it lends reading to that receiver and returns ``None``."""
+        stream: LeanSocketStream = self.stream  # type: ignore[assignment]
+        sockobj = stream.socket
+        sock = self.socket
+        while True:
+            if stream._closed:
+                raise trio.ClosedResourceError("stream was closed")
+            try:
+                return sockobj.recv(size)
+            except BlockingIOError:
+                lot = sock._recv_lot
+                if lot and len(sock._pipes) == 1:
+                    if self._lend_fd < 0:
+                        self._lend_fd = os.dup(sockobj.fileno())
+                    self.lent = True
+                    lot.unpark_all()
+                    return None
+                await trio.lowlevel.wait_readable(sockobj)
+            except OSError as exc:
+                raise stream._translate(exc) from exc
+
+    def can_lend(self) -> bool:
+        """Whether a receiver may call :meth:`receive_inline` now."""
+        return self.lent and self._handback is None
+
+    async def receive_inline(self) -> bool:
+        """Read and decode on the calling receiver's stack instead of the reader's.
+
+        Called by a receiver that found nothing queued on a request/reply socket
+        whose only connection is this one, once the reader has lent it reading
+        (:meth:`can_lend`). Waking the reader task and then, from it, the receiver
+        costs a scheduler pass on the round trip's critical path; here the
+        kernel's readiness wakes the receiver itself. The reader lends when it finds
+        the socket empty while a receiver waits (:meth:`_receive_or_lend`), sleeps
+        in :meth:`_lend`, and takes reading back when the receiver has not called
+        for a lease period (:data:`LEND_LEASE`), or at once when this call meets
+        anything but data messages (a command, an error, the end, RCVHWM).
+
+        Returns ``True`` when messages may have been queued (take one), ``False``
+        when the caller should look again the usual way (woken through the
+        receive queue's ``interrupt``, or reading was handed back). Cancellation:
+        only the wait for readiness is a checkpoint, and a cancelled call has read
+        nothing.
+        """
+        fd = self._lend_fd
+        lot = self.socket._recv_lot
+        self._inline_busy = True
+        try:
+            while True:
+                got = self.read_available()
+                if got is not None:
+                    return got
+                lot.interrupt = fd
+                try:
+                    await trio.lowlevel.wait_readable(fd)
+                except trio.ClosedResourceError:
+                    return False  # woken by unpark_all(), or the connection closed
+                finally:
+                    lot.interrupt = None
+        finally:
+            self._inline_busy = False
+            if self._lend_untimed:  # the reader waits for this call to end
+                self._lend_untimed = False
+                self._lend_lot.unpark_all()
+
+    def read_available(self) -> bool | None:
+        """Read and decode what the kernel holds now, for a receiver (never blocks).
+
+        The synchronous part of :meth:`receive_inline`, also used by receives that
+        must not wait (``recv_nowait``, ``DONTWAIT``, the ``events`` option) while
+        the reader is lending, so that they see what has arrived. ``None``: nothing
+        complete arrived; ``True``: messages may have been queued; ``False``: reading
+        went back to the reader (or had already).
+        """
+        stream: LeanSocketStream = self.stream  # type: ignore[assignment]
+        sockobj = stream.socket
+        conn = self.conn
+        self._inline_calls += 1
+        while True:
+            if not self.lent or self._handback is not None or stream._closed:
+                return False
+            wanted = conn.wanted_bytes
+            try:
+                data = sockobj.recv(
+                    RECEIVE_SIZE if wanted <= RECEIVE_SIZE else min(wanted, MAX_RECEIVE_SIZE)
+                )
+            except BlockingIOError:
+                return None
+            except OSError as exc:
+                self._hand_back(_HB_ERROR, exc)
+                return False
+            if not data:
+                self._hand_back(_HB_EOF, None)
+                return False
+            stats = self.socket._stats
+            stats[2] += len(data)
+            self._recv_chunks += 1
+            conn.receive_data(data)
+            before = conn.messages_put
+            try:
+                events = conn.events_into(self._in_put)
+            except trio.WouldBlock:  # RCVHWM is full: the reader waits for room
+                stats[0] += conn.messages_put - before
+                self._hand_back(_HB_STALLED, conn.take_stalled())
+                return True
+            except zmtp.ProtocolError:
+                self._hand_back(_HB_EVENTS, [])  # the reader's next call raises it
+                return False
+            n = conn.messages_put - before
+            stats[0] += n
+            if events or conn.state is zmtp.ConnectionState.ERROR:
+                self._hand_back(_HB_EVENTS, events)  # commands are the reader's
+                return True
+            if n:
+                lot = self.socket._recv_lot
+                if lot:  # other receivers share what this read brought
+                    lot.unpark_all()
+                return True
+
+    def end_lending(self) -> None:
+        """Take reading back now (the socket is getting a second pipe)."""
+        if self.lent and self._handback is None:
+            self._hand_back(_HB_EVENTS, [])
+
+    def _hand_back(self, kind: int, value: Any) -> None:
+        self._handback = (kind, value)
+        self._lend_lot.unpark_all()
+
+    async def _lend(self) -> list[Any]:
+        """The reader's wait while a receiver reads for it (see :meth:`receive_inline`).
+
+        Returns the events to process when reading comes back to the reader."""
+        conn = self.conn
+        last = -1
+        try:
+            while self._handback is None:
+                if self._inline_busy:
+                    # The receiver waits for data: nothing to watch until it is done.
+                    self._lend_untimed = True
+                    await self._lend_lot.park()
+                    last = -1  # a whole lease from here
+                    continue
+                if self._inline_calls == last:
+                    return []  # the lease ran out: read again
+                last = self._inline_calls
+                with trio.move_on_after(LEND_LEASE):
+                    await self._lend_lot.park()
+        finally:
+            self._lend_untimed = False
+            self.lent = False
+            self._handback, handback = None, self._handback
+        assert handback is not None
+        kind, value = handback
+        if kind == _HB_EOF:
+            self._finish(Outcome.CLOSED, "peer closed the connection")
+            await trio.sleep_forever()  # cancelled by _finish
+        if kind == _HB_ERROR:
+            raise value
+        if kind == _HB_STALLED:
+            await self._put_blocking(value)
+            while True:
+                try:
+                    return conn.events_into(self._in_put)
+                except trio.WouldBlock:
+                    await self._put_blocking(conn.take_stalled())
+        return value  # type: ignore[no-any-return]
 
     def _on_event(self, ev: Any) -> None:
         t = type(ev)

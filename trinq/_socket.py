@@ -58,6 +58,7 @@ from ._wait import WaitQueue
 
 if TYPE_CHECKING:
     from ._context import Context
+    from ._engine import Engine
 
 __all__ = ["YIELD_EVERY", "Socket", "SocketStatistics"]
 
@@ -285,7 +286,14 @@ class Socket(trio.abc.AsyncResource):
 
     def _pattern_can(self, *, recv: bool) -> bool:
         if recv:
-            return any(p.inbound_queued() for p in self._pipes)
+            if any(p.inbound_queued() for p in self._pipes):
+                return True
+            engine = self._lending_engine()  # nobody else reads the socket then
+            return (
+                engine is not None
+                and bool(engine.read_available())
+                and any(p.inbound_queued() for p in self._pipes)
+            )
         return any(p.writable() for p in self._pipes)
 
     def subscribe(self, topic: bytes | str) -> None:
@@ -404,6 +412,10 @@ class Socket(trio.abc.AsyncResource):
         return Pipe(self._opts.sndhwm, self._opts.rcvhwm, endpoint, conflate=self._opts.conflate)
 
     def _attach_pipe(self, pipe: Pipe) -> None:
+        if len(self._pipes) == 1:  # only the only pipe's engine lends (receive_inline)
+            for other in self._pipes:
+                if other.engine is not None:
+                    other.engine.end_lending()
         self._pipes.add(pipe)
         self._pattern.attach(pipe)
         self._wake_all()
@@ -655,7 +667,10 @@ class Socket(trio.abc.AsyncResource):
             except RECV_TERMINATED:
                 msg = self._pattern.recv_after_end()
         except trio.WouldBlock:
-            raise self._would_block() from None
+            try:
+                msg = self._take_or_read()
+            except trio.WouldBlock:
+                raise self._would_block() from None
         if len(msg) > 1:
             partial.extend(msg[1:])
         return msg[0]
@@ -672,12 +687,12 @@ class Socket(trio.abc.AsyncResource):
         return msg if type(msg) is list else list(msg)
 
     def _take_whole(self) -> Msg:
-        """The rest of a message partly taken by ``recv``, else :meth:`_take`."""
+        """The rest of a message partly taken by ``recv``, else :meth:`_take_or_read`."""
         if self._partial_recv:
             rest = list(self._partial_recv)
             self._partial_recv.clear()
             return rest
-        return self._take()
+        return self._take_or_read()
 
     def _take(self) -> Msg:
         """The pattern's next message; ``trio.WouldBlock`` if none is queued.
@@ -721,13 +736,40 @@ class Socket(trio.abc.AsyncResource):
             if self._closing:
                 raise ZMQError(C.ENOTSOCK, "socket is closed")
             self._direct_ok = True
-            await self._recv_lot.park()
+            engine = None if self._recv_lot else self._lending_engine()
+            if engine is not None:
+                await engine.receive_inline()
+            else:
+                await self._recv_lot.park()
             try:
                 msg = self._take()
             except trio.WouldBlock:
                 continue
             self._recv_budget = YIELD_EVERY
             return msg
+
+    def _lending_engine(self) -> Engine | None:
+        """The engine of this socket's only pipe, if it lends reading to receivers
+        (``Engine.receive_inline``: request/reply sockets with a single peer)."""
+        pipes = self._pipes
+        if len(pipes) != 1:
+            return None
+        for pipe in pipes:
+            engine = pipe.engine
+            if engine is not None and engine.can_lend():
+                return engine
+        return None
+
+    def _take_or_read(self) -> Msg:
+        """:meth:`_take`, but first reading what has arrived if the engine is lending
+        (nobody else reads the socket then)."""
+        try:
+            return self._take()
+        except trio.WouldBlock:
+            engine = self._lending_engine()
+            if engine is None or not engine.read_available():
+                raise
+        return self._take()
 
     def __aiter__(self) -> AsyncIterator[list[bytes]]:
         return self._iterate()

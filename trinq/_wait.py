@@ -10,7 +10,14 @@ measurably lengthened it: one-way p50 latency in same-session A/B runs went from
 
 from __future__ import annotations
 
-from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
+from trio.lowlevel import (
+    Abort,
+    Task,
+    current_task,
+    notify_closing,
+    reschedule,
+    wait_task_rescheduled,
+)
 
 __all__ = ["WaitQueue"]
 
@@ -20,18 +27,27 @@ class WaitQueue:
 
     ``await park()`` sleeps until ``unpark_all()``; a cancelled park leaves the queue
     and consumes nothing.
+
+    One waiter may instead wait for a file descriptor to become readable and
+    register that descriptor as :attr:`interrupt` (the receiver that reads its
+    socket's only connection itself, see ``Engine.receive_inline``):
+    ``unpark_all()`` then wakes it with ``trio.lowlevel.notify_closing`` (its wait
+    raises ``trio.ClosedResourceError``), so whoever wakes the queue's waiters wakes
+    it too. (A cancel scope would do the same, but entering one costs several times
+    what the rest of a receive does.)
     """
 
-    __slots__ = ("_tasks",)
+    __slots__ = ("_tasks", "interrupt")
 
     def __init__(self) -> None:
         self._tasks: list[Task] = []
+        self.interrupt: int | None = None
 
     def __len__(self) -> int:
-        return len(self._tasks)
+        return len(self._tasks) + (self.interrupt is not None)
 
     def __bool__(self) -> bool:
-        return bool(self._tasks)
+        return bool(self._tasks) or self.interrupt is not None
 
     async def park(self) -> None:
         task = current_task()
@@ -45,6 +61,9 @@ class WaitQueue:
         await wait_task_rescheduled(abort)
 
     def unpark_all(self) -> None:
+        if self.interrupt is not None:
+            fd, self.interrupt = self.interrupt, None
+            notify_closing(fd)
         tasks = self._tasks
         if tasks:
             self._tasks = []

@@ -1,0 +1,343 @@
+"""The receiver reading for the reader (``Engine.receive_inline``, docs/design.md
+"Lending: the receiver reads its only connection itself").
+
+On REQ, REP, DEALER, ROUTER and PAIR sockets with a single peer, once the engine's
+reader finds the socket empty while a receiver waits, it lends reading to that
+receiver: ``recv`` then waits for the kernel itself and decodes on its own stack (no
+reader-to-receiver hop on the round trip). These tests check that lending engages,
+and that everything the reader would have done still happens while it is lent:
+commands are answered, the end of the connection and protocol errors are seen,
+RCVHWM holds, a second peer or ``close()`` wakes the receiver, a cancelled receive
+loses nothing, non-waiting receives see what has arrived, and the reader takes
+reading back when the receiver stops receiving.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import struct
+from collections.abc import Awaitable, Callable
+
+import pytest
+import trio
+from rawpeer import RawPeer, frame, message, ping, serve_raw_once, wait_until
+
+import trinq
+from trinq.testing import TRANSPORTS, endpoint, wait_for_event
+
+E = trinq.Event
+
+PAIRS = [
+    (trinq.REQ, trinq.REP),
+    (trinq.DEALER, trinq.ROUTER),
+    (trinq.DEALER, trinq.REP),
+    (trinq.REQ, trinq.ROUTER),
+    (trinq.PAIR, trinq.PAIR),
+]
+
+
+def engine_of(sock: trinq.Socket):  # type: ignore[no-untyped-def]
+    """The engine of the socket's only pipe."""
+    (pipe,) = sock._pipes
+    assert pipe.engine is not None
+    return pipe.engine
+
+
+async def lent_pair(
+    ctx: trinq.Context, ep: str, **options: int
+) -> tuple[trinq.Socket, trinq.Socket]:
+    """Two PAIR sockets that exchanged a message each way, with both ends lending."""
+    a = ctx.socket(trinq.PAIR, **options)
+    b = ctx.socket(trinq.PAIR)
+    b.connect(await a.bind(ep))
+    async with trio.open_nursery() as n:
+        n.start_soon(b.send, b"hello")
+        assert await a.recv() == b"hello"
+    async with trio.open_nursery() as n:
+        n.start_soon(a.send, b"back")
+        assert await b.recv() == b"back"
+    # The reader lends when it finds the socket empty while a receiver waits: have a
+    # receiver take one message and wait for the next, on each side.
+    for sock, peer in ((a, b), (b, a)):
+        got: list[bytes] = []
+        async with trio.open_nursery() as n:
+
+            async def receive_two(sock: trinq.Socket = sock, got: list[bytes] = got) -> None:
+                got.append(await sock.recv())
+                await sock.recv()
+
+            n.start_soon(receive_two)
+            await wait_until(lambda s=sock: len(s._recv_lot) == 1)
+            await peer.send(b"engage")
+            await wait_until(lambda got=got: got == [b"engage"])
+            await wait_until(lambda s=sock: engine_of(s).lent and engine_of(s)._inline_busy)
+            n.cancel_scope.cancel()
+    return a, b
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize(("client_type", "server_type"), PAIRS)
+async def test_round_trips_are_read_by_the_receiver(
+    ctx: trinq.Context, tmp_path: object, transport: str, client_type: int, server_type: int
+) -> None:
+    server = ctx.socket(server_type)
+    client = ctx.socket(client_type)
+    client.connect(await server.bind(endpoint(transport, tmp_path)))  # type: ignore[arg-type]
+    rounds = 30
+
+    async def serve() -> None:
+        for _ in range(rounds):
+            msg = await server.recv_multipart()
+            await server.send_multipart(msg)
+
+    with trio.fail_after(10):
+        async with trio.open_nursery() as n:
+            n.start_soon(serve)
+            for i in range(rounds):
+                # a DEALER client writes the empty delimiter itself (REQ adds it)
+                body = [b"", b"%d" % i] if client_type == trinq.DEALER else [b"%d" % i]
+                await client.send_multipart(body)
+                assert await client.recv_multipart() == body
+    # both ends went over to the receiver reading, and it did read
+    for sock in (client, server):
+        engine = engine_of(sock)
+        assert engine.lent
+        assert engine._inline_calls >= rounds - 3
+        stats = sock.statistics()
+        assert stats.messages_in == rounds
+        assert stats.messages_out == rounds
+
+
+async def test_reading_comes_back_when_the_receiver_stops(
+    ctx: trinq.Context, autojump_clock: trio.testing.MockClock
+) -> None:
+    a, b = await lent_pair(ctx, "tcp://127.0.0.1:*")
+    engine = engine_of(a)
+    assert engine.lent
+    await trio.sleep(1)  # (virtual) nobody receives for many lease periods
+    assert not engine.lent
+    # ... and the reader delivers again as usual
+    await b.send(b"later")
+    with trio.fail_after(5):
+        assert await a.recv() == b"later"
+
+
+async def start_receiving(
+    nursery: trio.Nursery, sock: trinq.Socket, send_first: Callable[[], Awaitable[object]]
+) -> list[list[bytes]]:
+    """Start a task that receives forever into the returned list, let the peer's first
+    message through with ``send_first()``, and wait until the reader lends to it."""
+    got: list[list[bytes]] = []
+
+    async def receive() -> None:
+        while True:
+            got.append(await sock.recv_multipart())
+
+    nursery.start_soon(receive)
+    await wait_until(lambda: len(sock._recv_lot) == 1)
+    await send_first()
+    await wait_until(lambda: len(got) == 1)
+    await wait_until(lambda: engine_of(sock).lent and engine_of(sock)._inline_busy)
+    return got
+
+
+async def test_a_ping_is_answered_while_the_receiver_reads(ctx: trinq.Context) -> None:
+    async with trio.open_nursery() as nursery:
+        port, accepted = await nursery.start(serve_raw_once)
+        sock = ctx.socket(trinq.PAIR)
+        sock.connect(f"tcp://127.0.0.1:{port}")
+        peer: RawPeer = await accepted.receive()
+        await peer.handshake("PAIR")
+        with trio.fail_after(10):
+            got = await start_receiving(nursery, sock, lambda: peer.send(message(b"one")))
+            # the receiver reads the PING and hands it to the reader, which answers
+            await peer.send(ping(0, b"ctx-1"))
+            assert await peer.read_command() == (b"PONG", b"ctx-1")
+            # and data keeps flowing around commands
+            await peer.send(message(b"two") + ping(0, b"ctx-2") + message(b"three"))
+            assert await peer.read_command() == (b"PONG", b"ctx-2")
+            await wait_until(lambda: got == [[b"one"], [b"two"], [b"three"]])
+        nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("lent", [True, False])
+@pytest.mark.parametrize("how", ["close", "reset"])
+async def test_the_end_of_the_connection_is_seen(ctx: trinq.Context, how: str, lent: bool) -> None:
+    """Whoever reads -- the receiver (lent) or the reader -- sees the end or the reset."""
+    async with trio.open_nursery() as nursery:
+        port, accepted = await nursery.start(serve_raw_once)
+        sock = ctx.socket(trinq.DEALER)
+        mon = sock.monitor()
+        sock.connect(f"tcp://127.0.0.1:{port}")
+        peer: RawPeer = await accepted.receive()
+        await peer.handshake("ROUTER")
+        with trio.fail_after(10):
+            if lent:
+                got = await start_receiving(nursery, sock, lambda: peer.send(message(b"first")))
+            else:
+                await peer.send(message(b"first"))
+                got = [await sock.recv_multipart()]
+                assert not engine_of(sock).lent  # nobody waited: the reader kept reading
+            if how == "reset":  # SO_LINGER 0: the close sends RST (ECONNRESET on our side)
+                peer.stream.socket.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+            await peer.aclose()
+            await wait_for_event(mon, E.DISCONNECTED)
+            # the dialer reconnects; the next peer is served by the same receiver
+            peer2: RawPeer = await accepted.receive()
+            await peer2.handshake("ROUTER")
+            await peer2.send(message(b"second"))
+            if not lent:
+                got.append(await sock.recv_multipart())
+            await wait_until(lambda: got == [[b"first"], [b"second"]])
+        nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("before", [True, False])
+async def test_a_protocol_error_while_lent_drops_only_that_peer(
+    ctx: trinq.Context, before: bool
+) -> None:
+    router = ctx.socket(trinq.ROUTER, maxmsgsize=100)
+    mon = router.monitor()
+    ep = await router.bind("tcp://127.0.0.1:*")
+    bad = await RawPeer.connect_tcp(ep)
+    await bad.handshake("DEALER", identity=b"bad")
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            got = await start_receiving(nursery, router, lambda: bad.send(message(b"ok")))
+            # a message, then a frame over maxmsgsize: a protocol error (facts §10)
+            await bad.send((message(b"before") if before else b"") + frame(b"x" * 101))
+            events = await wait_for_event(mon, E.DISCONNECTED)
+            assert "protocol error" in (events[-1].reason or "")
+            # a well-behaved peer is served by the receiver that was waiting
+            good = await RawPeer.connect_tcp(ep)
+            await good.handshake("DEALER", identity=b"good")
+            await good.send(message(b"fine"))
+            expected = [[b"bad", b"ok"]] + [[b"bad", b"before"]] * before + [[b"good", b"fine"]]
+            await wait_until(lambda: len(got) == len(expected))
+            assert got == expected
+            nursery.cancel_scope.cancel()
+        await good.aclose()
+    await bad.aclose()
+
+
+async def test_a_second_peer_wakes_the_reading_receiver(ctx: trinq.Context) -> None:
+    router = ctx.socket(trinq.ROUTER)
+    ep = await router.bind("tcp://127.0.0.1:*")
+    first = ctx.socket(trinq.DEALER, routing_id=b"first")
+    first.connect(ep)
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            got = await start_receiving(nursery, router, lambda: first.send(b"a"))
+            engine = engine_of(router)
+            second = ctx.socket(trinq.DEALER, routing_id=b"second")
+            second.connect(ep)
+            await second.send(b"b")
+            await wait_until(lambda: got == [[b"first", b"a"], [b"second", b"b"]])
+            assert not engine.lent  # two peers: each reader reads its own
+            await first.send(b"c")
+            await wait_until(lambda: len(got) == 3)
+            nursery.cancel_scope.cancel()
+        assert got[2] == [b"first", b"c"]
+
+
+async def test_close_wakes_the_reading_receiver(ctx: trinq.Context) -> None:
+    a, _b = await lent_pair(ctx, "tcp://127.0.0.1:*")
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            errors: list[int] = []
+
+            async def receive() -> None:
+                try:
+                    await a.recv()
+                except trinq.ZMQError as exc:
+                    errors.append(exc.errno)
+
+            nursery.start_soon(receive)
+            engine = engine_of(a)
+            await wait_until(lambda: engine._inline_busy)
+            a.close(linger=0)
+        assert errors == [errno.ENOTSOCK]
+
+
+@pytest.mark.parametrize("how", ["cancel", "rcvtimeo"])
+async def test_a_cancelled_reading_receive_loses_nothing(ctx: trinq.Context, how: str) -> None:
+    a, b = await lent_pair(ctx, "tcp://127.0.0.1:*")
+    engine = engine_of(a)
+    with trio.fail_after(10):
+        if how == "cancel":
+            with trio.CancelScope() as scope:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(a.recv)
+                    await wait_until(lambda: engine._inline_busy)
+                    scope.cancel()
+        else:
+            a.rcvtimeo = 50
+            with pytest.raises(trinq.Again):
+                await a.recv()
+            a.rcvtimeo = -1
+        assert not engine._inline_busy
+        await b.send(b"after")
+        assert await a.recv() == b"after"
+        assert a.statistics().messages_in == 3
+
+
+async def test_receives_that_do_not_wait_see_what_arrived(ctx: trinq.Context) -> None:
+    a, b = await lent_pair(ctx, "tcp://127.0.0.1:*")
+    engine = engine_of(a)
+    sockobj = engine.stream.socket
+    with trio.fail_after(10):
+        for i, take in enumerate(["recv_nowait", "dontwait", "events", "multipart_nowait"]):
+            assert engine.lent  # nobody but a receiver reads now
+            with pytest.raises(trinq.Again):
+                a.recv_nowait()
+            body = b"m%d" % i
+            await b.send(body)
+            await trio.lowlevel.wait_readable(sockobj)  # it is in the kernel
+            if take == "recv_nowait":
+                assert a.recv_nowait() == body
+            elif take == "dontwait":
+                assert await a.recv(trinq.DONTWAIT) == body
+            elif take == "events":
+                assert a.events & trinq.POLLIN
+                assert await a.recv() == body
+            else:
+                assert a.recv_multipart_nowait() == [body]
+
+
+async def test_rcvhwm_holds_while_lent(ctx: trinq.Context) -> None:
+    a, b = await lent_pair(ctx, "tcp://127.0.0.1:*", rcvhwm=4)
+    (pipe,) = a._pipes
+    count = 2000
+    got = []
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+
+            async def send_all() -> None:
+                for i in range(count):
+                    await b.send(b"%d" % i)
+
+            nursery.start_soon(send_all)
+            while len(got) < count:
+                got.append(await a.recv())
+                assert pipe.inbound_queued() <= 4
+    assert got == [b"%d" % i for i in range(count)]
+
+
+async def test_concurrent_receivers_share_a_lent_socket(ctx: trinq.Context) -> None:
+    a, b = await lent_pair(ctx, "tcp://127.0.0.1:*")
+    got: list[bytes] = []
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+
+            async def receive() -> None:
+                got.append(await a.recv())
+
+            nursery.start_soon(receive)
+            nursery.start_soon(receive)
+            await wait_until(lambda: engine_of(a)._inline_busy and len(a._recv_lot._tasks) == 1)
+            await b.send(b"x")
+            await b.send(b"y")
+    assert sorted(got) == [b"x", b"y"]
