@@ -21,7 +21,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 import trio
-from rawpeer import RawPeer, frame, message, ping, serve_raw_once, wait_until
+import trio.testing
+from rawpeer import RawPeer, command, frame, message, ping, serve_raw_once, wait_until
 
 import trinq
 from trinq.testing import TRANSPORTS, endpoint, wait_for_event
@@ -185,6 +186,8 @@ async def test_the_end_of_the_connection_is_seen(ctx: trinq.Context, how: str, l
                 )
             await peer.aclose()
             await wait_for_event(mon, E.DISCONNECTED)
+            # the closed connection's descriptor is nobody's to wake any more
+            assert sock._recv_lot.interrupt is None
             # the dialer reconnects; the next peer is served by the same receiver
             peer2: RawPeer = await accepted.receive()
             await peer2.handshake("ROUTER")
@@ -341,3 +344,38 @@ async def test_concurrent_receivers_share_a_lent_socket(ctx: trinq.Context) -> N
             await b.send(b"x")
             await b.send(b"y")
     assert sorted(got) == [b"x", b"y"]
+
+
+async def test_our_ping_takes_reading_back(
+    ctx: trinq.Context, autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sending a PING ends a loan, so the peer's PONG is read even if nobody receives
+    (with a lease far longer than heartbeat_timeout, only that keeps the peer)."""
+    monkeypatch.setattr(trinq._engine, "LEND_LEASE", 10_000.0)
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            port, accepted = await nursery.start(serve_raw_once)
+            sock = ctx.socket(trinq.PAIR, heartbeat_ivl=1000, heartbeat_timeout=500)
+            mon = sock.monitor()
+            sock.connect(f"tcp://127.0.0.1:{port}")
+            peer: RawPeer = await accepted.receive()
+            await peer.handshake("PAIR")
+            async with trio.open_nursery() as receiving:
+                await start_receiving(receiving, sock, lambda: peer.send(message(b"one")))
+                receiving.cancel_scope.cancel()  # lent, and now nobody receives
+            assert engine_of(sock).lent
+            for _ in range(5):
+                name, _data = await peer.read_command()
+                assert name == b"PING"
+                await peer.send(command(b"PONG"))
+            assert E.DISCONNECTED not in [e.event for e in drain(mon)]
+            nursery.cancel_scope.cancel()
+
+
+def drain(mon: trinq.Monitor) -> list[trinq.MonitorEvent]:
+    out = []
+    while True:
+        try:
+            out.append(mon.receive_nowait())
+        except (trio.WouldBlock, trio.EndOfChannel):
+            return out

@@ -212,9 +212,12 @@ class Engine:
                 self._emit(Event.DISCONNECTED, 0, self.reason)
             return self.outcome
         finally:
-            self.lent = False
+            self._stop_lending()
             if self._lend_fd >= 0:
                 fd, self._lend_fd = self._lend_fd, -1
+                lot = sock._recv_lot
+                if lot.interrupt == fd:  # never let anyone notify a reused fd number
+                    lot.interrupt = None
                 trio.lowlevel.notify_closing(fd)  # wakes a receiver waiting on it
                 os.close(fd)
             with trio.CancelScope(shield=True):
@@ -338,6 +341,7 @@ class Engine:
             and sock._pattern.accepts_inbound
             and not pipe.conflate
             and self._raw_send is not None
+            and os.name == "posix"  # the receiver waits on a dup of the descriptor
         )
         seen = conn.messages_put
         try:
@@ -436,6 +440,7 @@ class Engine:
                     if self._lend_fd < 0:
                         self._lend_fd = os.dup(sockobj.fileno())
                     self.lent = True
+                    sock._lent_engine = self
                     lot.unpark_all()
                     return None
                 await trio.lowlevel.wait_readable(sockobj)
@@ -479,7 +484,8 @@ class Engine:
                 except trio.ClosedResourceError:
                     return False  # woken by unpark_all(), or the connection closed
                 finally:
-                    lot.interrupt = None
+                    if lot.interrupt == fd:
+                        lot.interrupt = None
         finally:
             self._inline_busy = False
             if self._lend_untimed:  # the reader waits for this call to end
@@ -540,6 +546,12 @@ class Engine:
                     lot.unpark_all()
                 return True
 
+    def _stop_lending(self) -> None:
+        self.lent = False
+        sock = self.socket
+        if sock._lent_engine is self:
+            sock._lent_engine = None
+
     def end_lending(self) -> None:
         """Take reading back now (the socket is getting a second pipe)."""
         if self.lent and self._handback is None:
@@ -570,7 +582,7 @@ class Engine:
                     await self._lend_lot.park()
         finally:
             self._lend_untimed = False
-            self.lent = False
+            self._stop_lending()
             self._handback, handback = None, self._handback
         assert handback is not None
         kind, value = handback
@@ -743,6 +755,7 @@ class Engine:
                     self._finish(Outcome.HEARTBEAT_TIMEOUT, "peer's heartbeat TTL expired")
                     return
             if next_ping <= now:
+                self.end_lending()  # the reader reads the answer, whoever receives
                 self.send_command(zmtp.Ping(ttl, b""))
                 ping_sent_at = self._recv_chunks
                 if ping_deadline == math.inf:

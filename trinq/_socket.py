@@ -176,6 +176,8 @@ class Socket(trio.abc.AsyncResource):
         self._partial_send: list[bytes] = []
         self._partial_recv: deque[bytes] = deque()
         self._pipes: set[Pipe] = set()
+        #: the engine whose reader lent reading to this socket's receivers, if any
+        self._lent_engine: Engine | None = None
         self._monitors: list[Monitor] = []
         self._stats = [0, 0, 0, 0]  # messages in, messages out, bytes in, bytes out
         self._conn_counter = 0
@@ -667,6 +669,8 @@ class Socket(trio.abc.AsyncResource):
             except RECV_TERMINATED:
                 msg = self._pattern.recv_after_end()
         except trio.WouldBlock:
+            if self._lent_engine is None:
+                raise self._would_block() from None
             try:
                 msg = self._take_or_read()
             except trio.WouldBlock:
@@ -751,13 +755,9 @@ class Socket(trio.abc.AsyncResource):
     def _lending_engine(self) -> Engine | None:
         """The engine of this socket's only pipe, if it lends reading to receivers
         (``Engine.receive_inline``: request/reply sockets with a single peer)."""
-        pipes = self._pipes
-        if len(pipes) != 1:
-            return None
-        for pipe in pipes:
-            engine = pipe.engine
-            if engine is not None and engine.can_lend():
-                return engine
+        engine = self._lent_engine
+        if engine is not None and len(self._pipes) == 1 and engine.can_lend():
+            return engine
         return None
 
     def _take_or_read(self) -> Msg:
