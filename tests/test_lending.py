@@ -379,3 +379,46 @@ def drain(mon: trinq.Monitor) -> list[trinq.MonitorEvent]:
             out.append(mon.receive_nowait())
         except (trio.WouldBlock, trio.EndOfChannel):
             return out
+
+
+async def test_the_lending_reader_sleeps_through_a_ping_pong(
+    ctx: trinq.Context, mock_clock: trio.testing.MockClock
+) -> None:
+    """While the receivers read, the readers are not woken per message: only by their
+    lease timer (here the clock stands still except for one jump past a lease, taken
+    while one side's receiver waits -- the case that once woke a reader per receive)."""
+    a, b = await lent_pair(ctx, "tcp://127.0.0.1:*")
+
+    class CountReaderSteps(trio.abc.Instrument):
+        steps = 0
+
+        def before_task_step(self, task: trio.lowlevel.Task) -> None:
+            if task.name.endswith("Engine._reader"):
+                self.steps += 1
+
+    async def ping_pong(rounds: int) -> None:
+        for i in range(rounds):
+            await b.send(b"%d" % i)
+            assert await b.recv() == b"%d" % i
+
+    counter = CountReaderSteps()
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+
+            async def echo() -> None:
+                while True:
+                    await a.send(await a.recv())
+
+            nursery.start_soon(echo)
+            await ping_pong(10)
+            await wait_until(lambda: engine_of(a)._inline_busy)
+            mock_clock.jump(trinq._engine.LEND_LEASE * 1.5)  # a's reader looks, a waits
+            await ping_pong(10)
+            trio.lowlevel.add_instrument(counter)
+            try:
+                await ping_pong(200)
+            finally:
+                trio.lowlevel.remove_instrument(counter)
+            nursery.cancel_scope.cancel()
+    assert engine_of(a).lent and engine_of(b).lent
+    assert counter.steps <= 4, counter.steps

@@ -58,6 +58,8 @@ __all__ = ["Engine", "Outcome"]
 #: How long (seconds) a receiver that reads for the reader may go without receiving
 #: before the reader takes reading back (Engine.receive_inline).
 LEND_LEASE = 0.01
+#: Longest the lending reader sleeps while a receiver waits for data.
+LEND_MAX_SLEEP = 1.0
 _HB_EVENTS, _HB_STALLED, _HB_EOF, _HB_ERROR = range(4)
 
 #: Most messages one writer batch takes before it writes.
@@ -135,7 +137,7 @@ class Engine:
         #: receive_inline calls so far, and whether one is running (for the lease)
         self._inline_calls = 0
         self._inline_busy = False
-        self._lend_untimed = False
+        self._wake_reader_when_done = False
         self._in_put: Any = None
 
     # --- public to the socket ------------------------------------------------------
@@ -488,8 +490,8 @@ class Engine:
                         lot.interrupt = None
         finally:
             self._inline_busy = False
-            if self._lend_untimed:  # the reader waits for this call to end
-                self._lend_untimed = False
+            if self._wake_reader_when_done:  # the reader waits for this call to end
+                self._wake_reader_when_done = False
                 self._lend_lot.unpark_all()
 
     def read_available(self) -> bool | None:
@@ -567,21 +569,30 @@ class Engine:
         Returns the events to process when reading comes back to the reader."""
         conn = self.conn
         last = -1
+        delay = LEND_LEASE
         try:
             while self._handback is None:
                 if self._inline_busy:
-                    # The receiver waits for data: nothing to watch until it is done.
-                    self._lend_untimed = True
-                    await self._lend_lot.park()
+                    # The receiver waits for data: look again later, less and less
+                    # often (an idle REQ must not wake this task every lease). Once
+                    # the sleep is longer than a lease, the receiver wakes this task
+                    # when it is done; not before, as that would be once per receive.
+                    self._wake_reader_when_done = delay > LEND_LEASE
+                    with trio.move_on_after(delay) as timer:
+                        await self._lend_lot.park()
+                    self._wake_reader_when_done = False
+                    # still waiting: sleep longer; woken (it received): a lease again
+                    delay = min(delay * 2, LEND_MAX_SLEEP) if timer.cancelled_caught else LEND_LEASE
                     last = -1  # a whole lease from here
                     continue
                 if self._inline_calls == last:
                     return []  # the lease ran out: read again
                 last = self._inline_calls
+                delay = LEND_LEASE
                 with trio.move_on_after(LEND_LEASE):
                     await self._lend_lot.park()
         finally:
-            self._lend_untimed = False
+            self._wake_reader_when_done = False
             self._stop_lending()
             self._handback, handback = None, self._handback
         assert handback is not None
