@@ -27,6 +27,15 @@ heartbeat
     only with ``heartbeat_ivl`` > 0 or after the peer sent a PING with a TTL:
     sends PINGs and enforces ``heartbeat_timeout`` / the peer's TTL.
 
+Lending: on a request/reply socket whose only pipe this is, the reader, finding
+the socket empty while a receiver waits, lends reading to that receiver
+(:meth:`Engine.receive_inline`): ``recv`` then waits on the kernel itself and
+decodes on its own stack, so a reply wakes the receiver directly instead of the
+reader and then, a scheduler pass later, the receiver. The reader sleeps in
+:meth:`Engine._lend` and takes reading back when the receiver hands it something
+other than data messages, after a lease without receives, when a second pipe
+attaches, or before it sends a PING (docs/design.md, "Lending").
+
 The first of these to finish decides the connection's :class:`Outcome`; the
 others are cancelled, the stream is closed, and the dialer (if any) decides
 whether to reconnect (libzmq's policy: yes after I/O errors and timeouts, no
