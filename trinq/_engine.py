@@ -407,12 +407,14 @@ class Engine:
                         return
                     stats[2] += len(data)
                     self._recv_chunks += 1
-                    conn.receive_data(data)
+                else:
+                    data = None  # decode what is buffered
                 while True:
                     try:
-                        events = events_into(put)
+                        events = events_into(put, data)
                         break
                     except trio.WouldBlock:
+                        data = None  # (it is in the decoder's buffer now)
                         await self._put_blocking(conn.take_stalled())
         except zmtp.ProtocolError as exc:
             # As libzmq: after the handshake a protocol error is reported as the
@@ -535,10 +537,9 @@ class Engine:
             stats = self.socket._stats
             stats[2] += len(data)
             self._recv_chunks += 1
-            conn.receive_data(data)
             before = conn.messages_put
             try:
-                events = conn.events_into(self._in_put)
+                events = conn.events_into(self._in_put, data)
             except trio.WouldBlock:  # RCVHWM is full: the reader waits for room
                 stats[0] += conn.messages_put - before
                 self._hand_back(_HB_STALLED, conn.take_stalled())

@@ -158,8 +158,11 @@ class _Refused(Exception):
     pass
 
 
-def _decode_into_pieces(data: bytes, cuts: list[int], refuse: list[bool]) -> tuple[list[Any], int]:
-    """Like _decode_in_pieces, through events_into with a put that sometimes refuses."""
+def _decode_into_pieces(
+    data: bytes, cuts: list[int], refuse: list[bool], *, in_place: bool = False
+) -> tuple[list[Any], int]:
+    """Like _decode_in_pieces, through events_into with a put that sometimes refuses
+    (with ``in_place``, each read goes to events_into itself, not to receive_data)."""
     conn = zmtp.Connection("DEALER", raw_messages=True)
     conn.initiate()
     out: list[Any] = []
@@ -174,13 +177,19 @@ def _decode_into_pieces(data: bytes, cuts: list[int], refuse: list[bool]) -> tup
 
     prev = 0
     for cut in [*sorted(set(cuts)), len(data)]:
+        fresh = None
         if cut > prev:
-            conn.receive_data(data[prev:cut])
+            if in_place:
+                fresh = data[prev:cut]
+            else:
+                conn.receive_data(data[prev:cut])
         prev = cut
         while True:
             try:
-                events = conn.events_into(put)
+                events = conn.events_into(put, fresh)
+                fresh = None
             except _Refused:
+                fresh = None  # consumed: it is in the decoder's buffer now
                 out.append(conn.take_stalled())  # what a reader blocked on RCVHWM does
                 continue
             if not events:
@@ -212,7 +221,11 @@ def test_events_into_matches_events(
     cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=20))
     refuse = data.draw(st.lists(st.booleans(), max_size=5))
     assert _decode_into_pieces(stream, cuts, refuse)[0] == whole
+    assert _decode_into_pieces(stream, cuts, refuse, in_place=True)[0] == whole
     # the traffic in reads of its own: every message goes through put
-    got, put_count = _decode_into_pieces(stream, [len(head), len(head) + len(traffic) // 2], refuse)
-    assert got == whole
-    assert put_count == len(messages)
+    for in_place in (False, True):
+        got, put_count = _decode_into_pieces(
+            stream, [len(head), len(head) + len(traffic) // 2], refuse, in_place=in_place
+        )
+        assert got == whole
+        assert put_count == len(messages)

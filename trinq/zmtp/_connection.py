@@ -340,7 +340,7 @@ class Connection:
                 raise
         return result
 
-    def events_into(self, put: Callable[[Any], object]) -> list[Event]:
+    def events_into(self, put: Callable[[Any], object], data: bytes | None = None) -> list[Event]:
         """Like :meth:`events`, but hand each data message to ``put`` as it is decoded.
 
         For drivers that queue messages anyway: this saves building, and walking,
@@ -353,6 +353,11 @@ class Connection:
 
         If ``put`` raises, that message is consumed but kept: :meth:`take_stalled`
         returns it, and the exception propagates; take it before calling again.
+
+        ``data``, if given, are octets just received: the same as calling
+        :meth:`receive_data` first, but decoded in place when nothing else is
+        buffered (a read that holds whole messages is then never copied into the
+        buffer). Pass ``b""`` (end of stream) to :meth:`receive_data`, not here.
         Where the fast path does not apply (handshake, non-NULL mechanisms, errors,
         a connection not made with ``raw_messages=True``), this returns
         :meth:`events`, data messages included, and calls ``put`` for nothing.
@@ -361,11 +366,13 @@ class Connection:
         if decoder.stalled is not None:
             raise LocalProtocolError("take_stalled() the message put refused first")
         if not self._fast_rx or self._events or self._factory is not None:
+            if data is not None:
+                self.receive_data(data)
             return self.events()
         out: list[Any] = []
         before = decoder.decoded
         try:
-            cmd = decoder.read_messages(put, None)
+            cmd = decoder.read_messages(put, None, data or None)
             while cmd is not None:
                 self._on_command(cmd[1], out)
                 if out:

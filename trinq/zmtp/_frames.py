@@ -254,7 +254,10 @@ class FrameDecoder:
         return flags, buf[start:end]
 
     def read_messages(
-        self, append: Callable[[Any], object], factory: Callable[[list[bytes]], Any] | None
+        self,
+        append: Callable[[Any], object],
+        factory: Callable[[list[bytes]], Any] | None,
+        data: bytes | None = None,
     ) -> tuple[int, bytes] | None:
         """Decode every complete data message in the buffer.
 
@@ -268,10 +271,18 @@ class FrameDecoder:
         *append* may raise (a full queue, say): the message it was given is then
         consumed from the buffer and kept in :attr:`stalled`, for the caller to
         take, and the exception propagates.  Nothing is lost or decoded twice.
+
+        *data*, if given, is fed first (as :meth:`feed`); when nothing else is
+        buffered it is decoded in place, without a copy.
         """
-        buf = self._take()
-        if buf is None:
-            return None
+        if data is not None and not self._buf and not self._pending and type(data) is bytes:
+            buf = data
+        else:
+            if data is not None:
+                self.feed(data)
+            buf = self._take()  # type: ignore[assignment]
+            if buf is None:
+                return None
         n = len(buf)
         pos = 0
         parts = self._parts
@@ -343,8 +354,7 @@ class FrameDecoder:
                 self._need = 1
                 self.decoded += count
             raise
-        if pos:
-            self._buf = buf[pos:]
+        self._buf = buf[pos:] if pos else buf  # (buf may be data, not yet kept)
         self._parts = parts
         self._need = need
         self.decoded += count
