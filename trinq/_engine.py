@@ -70,6 +70,7 @@ LEND_LEASE = 0.01
 #: Longest the lending reader sleeps while a receiver waits for data.
 LEND_MAX_SLEEP = 1.0
 _HB_EVENTS, _HB_STALLED, _HB_EOF, _HB_ERROR = range(4)
+_ERROR = zmtp.ConnectionState.ERROR
 
 #: Most messages one writer batch takes before it writes.
 WRITE_BATCH_MESSAGES = 4096
@@ -549,13 +550,13 @@ class Engine:
                 return False
             n = conn.messages_put - before
             stats[0] += n
-            if events or conn.state is zmtp.ConnectionState.ERROR:
+            if events or conn.state is _ERROR:
                 self._hand_back(_HB_EVENTS, events)  # commands are the reader's
                 return True
             if n:
                 lot = self.socket._recv_lot
-                if lot:  # other receivers share what this read brought
-                    lot.unpark_all()
+                if lot._tasks or lot.interrupt is not None:
+                    lot.unpark_all()  # other receivers share what this read brought
                 return True
 
     def _stop_lending(self) -> None:

@@ -635,7 +635,8 @@ class Socket(trio.abc.AsyncResource):
                 except RECV_TERMINATED:
                     msg = self._pattern.recv_after_end()
             except trio.WouldBlock:
-                msg = await self._recv_wait()
+                # _recv_wait() without a frame when there is no rcvtimeo
+                msg = await (self._recv_park() if self._opts.rcvtimeo < 0 else self._recv_wait())
             else:
                 budget = self._recv_budget - 1
                 if budget:
@@ -740,11 +741,21 @@ class Socket(trio.abc.AsyncResource):
             if self._closing:
                 raise ZMQError(C.ENOTSOCK, "socket is closed")
             self._direct_ok = True
-            engine = None if self._recv_lot else self._lending_engine()
-            if engine is not None:
+            lot = self._recv_lot
+            engine = self._lent_engine
+            # _lending_engine(), inlined (on every request/reply receive), and only
+            # for the first receiver: others park, and the reader wakes them
+            if (
+                engine is not None
+                and engine.lent
+                and engine._handback is None
+                and len(self._pipes) == 1
+                and not lot._tasks
+                and lot.interrupt is None
+            ):
                 await engine.receive_inline()
             else:
-                await self._recv_lot.park()
+                await lot.park()
             try:
                 msg = self._take()
             except trio.WouldBlock:
