@@ -422,3 +422,66 @@ async def test_the_lending_reader_sleeps_through_a_ping_pong(
             nursery.cancel_scope.cancel()
     assert engine_of(a).lent and engine_of(b).lent
     assert counter.steps <= 4, counter.steps
+
+
+async def test_a_cancelled_reading_receiver_hands_over_to_the_next(
+    ctx: trinq.Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two receivers: the one reading is cancelled; the one parked behind it takes
+    over at once (not after the reader's lease, made very long here)."""
+    monkeypatch.setattr(trinq._engine, "LEND_LEASE", 1000.0)
+    a, b = await lent_pair(ctx, "tcp://127.0.0.1:*")
+    engine = engine_of(a)
+    got: list[bytes] = []
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            first = trio.CancelScope()
+
+            async def receive_first() -> None:
+                with first:
+                    got.append(await a.recv())
+
+            nursery.start_soon(receive_first)
+            await wait_until(lambda: engine._inline_busy)
+
+            async def receive_second() -> None:
+                got.append(await a.recv())
+
+            nursery.start_soon(receive_second)
+            await wait_until(lambda: len(a._recv_lot._tasks) == 1)
+            first.cancel()
+            await wait_until(lambda: engine._inline_busy and not a._recv_lot._tasks)
+            assert engine.lent
+            await b.send(b"for the second")
+    assert got == [b"for the second"]
+
+
+async def test_disconnect_while_the_receiver_reads(ctx: trinq.Context) -> None:
+    """disconnect() ends the lent connection; the waiting recv is woken, not broken,
+    and gets the next peer's message after a new connect()."""
+    a, b = await lent_pair(ctx, "tcp://127.0.0.1:*")
+    ep = a.last_endpoint
+    (old,) = a._pipes
+    got: list[bytes] = []
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+
+            async def receive() -> None:
+                got.append(await b.recv())
+
+            nursery.start_soon(receive)
+            engine = engine_of(b)
+            await wait_until(lambda: engine._inline_busy)
+            b.disconnect(ep)
+            await wait_until(lambda: not b._pipes and b._recv_lot.interrupt is None)
+            b.connect(ep)
+            # PAIR `a` takes the new connection once it has seen the old one end
+            await wait_until(
+                lambda: (
+                    len(a._pipes) == 1
+                    and old not in a._pipes
+                    and all(p.engine is not None for p in a._pipes)
+                )
+            )
+            await a.send(b"again")
+    assert got == [b"again"]

@@ -497,6 +497,12 @@ class Engine:
                     await trio.lowlevel.wait_readable(fd)
                 except trio.ClosedResourceError:
                     return False  # woken by unpark_all(), or the connection closed
+                except BaseException:
+                    if lot.interrupt == fd:
+                        lot.interrupt = None
+                    if lot._tasks:  # cancelled: a receiver parked behind this one reads
+                        lot.unpark_all()
+                    raise
                 finally:
                     if lot.interrupt == fd:
                         lot.interrupt = None
