@@ -15,6 +15,7 @@ reading back when the receiver stops receiving.
 from __future__ import annotations
 
 import errno
+import random
 import socket
 import struct
 from collections.abc import Awaitable, Callable
@@ -485,3 +486,65 @@ async def test_disconnect_while_the_receiver_reads(ctx: trinq.Context) -> None:
             )
             await a.send(b"again")
     assert got == [b"again"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+async def test_a_random_mix_of_receives_loses_and_reorders_nothing(
+    ctx: trinq.Context, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Lending under churn: await recv / recv_nowait / recv under short deadlines / the
+    events option, one or two receivers, heartbeats both ways (so commands arrive and
+    PINGs end loans), a tiny lease (so the reader takes back and lends again all the
+    time) and sometimes a tiny RCVHWM. Every message arrives once, in order, and the
+    connection survives."""
+    rng = random.Random(seed)
+    monkeypatch.setattr(trinq._engine, "LEND_LEASE", 0.0005)
+    rcvhwm = rng.choice([0, 2, 1000])
+    a = ctx.socket(trinq.PAIR, rcvhwm=rcvhwm, heartbeat_ivl=5, heartbeat_timeout=10_000)
+    b = ctx.socket(trinq.PAIR, heartbeat_ivl=7, heartbeat_timeout=10_000)
+    mon_a, mon_b = a.monitor(), b.monitor()
+    b.connect(await a.bind("tcp://127.0.0.1:*"))
+    total = 400
+    got: list[bytes] = []
+    lent_seen = 0
+
+    async def send_all() -> None:
+        for i in range(total):
+            await b.send(b"%d" % i)
+            if rng.random() < 0.3:  # a lull: the receivers catch up and wait (lending)
+                await wait_until(lambda i=i: len(got) > i)
+            elif rng.random() < 0.3:
+                await trio.lowlevel.checkpoint()
+
+    async def receiver() -> None:
+        nonlocal lent_seen
+        while True:
+            lent_seen += any(p.engine is not None and p.engine.lent for p in a._pipes)
+            action = rng.random()
+            if action < 0.45:
+                got.append(await a.recv())
+            elif action < 0.65:
+                try:
+                    got.append(a.recv_nowait())
+                except trinq.Again:
+                    await trio.lowlevel.checkpoint()
+            elif action < 0.85:
+                with trio.move_on_after(rng.choice([0, 0.0002, 0.002])):
+                    got.append(await a.recv())
+            elif a.events & trinq.POLLIN:
+                got.append(a.recv_nowait())
+            else:
+                await trio.lowlevel.checkpoint()
+
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(receiver)
+            if rng.random() < 0.5:
+                nursery.start_soon(receiver)
+            nursery.start_soon(send_all)
+            await wait_until(lambda: len(got) >= total, timeout=30)
+            nursery.cancel_scope.cancel()
+    assert got == [b"%d" % i for i in range(total)]
+    assert lent_seen  # the mix did run while the receivers read
+    for mon in (mon_a, mon_b):
+        assert E.DISCONNECTED not in [e.event for e in drain(mon)]

@@ -229,7 +229,7 @@ class Engine:
                 fd, self._lend_fd = self._lend_fd, -1
                 lot = sock._recv_lot
                 if lot.interrupt == fd:  # never let anyone notify a reused fd number
-                    lot.interrupt = None
+                    lot.interrupt = lot.interrupt_task = None
                 trio.lowlevel.notify_closing(fd)  # wakes a receiver waiting on it
                 os.close(fd)
             with trio.CancelScope(shield=True):
@@ -492,20 +492,29 @@ class Engine:
                 got = self.read_available()
                 if got is not None:
                     return got
+                if lot.interrupt is not None:
+                    # Another receiver began to wait while this one was being woken
+                    # (a recv_nowait() took the data and woke the queue meanwhile):
+                    # that one reads; this one parks.
+                    return False
+                me = trio.lowlevel.current_task()
                 lot.interrupt = fd
+                lot.interrupt_task = me
                 try:
                     await trio.lowlevel.wait_readable(fd)
                 except trio.ClosedResourceError:
                     return False  # woken by unpark_all(), or the connection closed
                 except BaseException:
-                    if lot.interrupt == fd:
-                        lot.interrupt = None
+                    if lot.interrupt_task is me:
+                        lot.interrupt = lot.interrupt_task = None
                     if lot._tasks:  # cancelled: a receiver parked behind this one reads
                         lot.unpark_all()
                     raise
                 finally:
-                    if lot.interrupt == fd:
-                        lot.interrupt = None
+                    # Only if still ours: once woken, another receiver may have begun
+                    # to wait on the same descriptor and registered it.
+                    if lot.interrupt_task is me:
+                        lot.interrupt = lot.interrupt_task = None
         finally:
             self._inline_busy = False
             if self._wake_reader_when_done:  # the reader waits for this call to end

@@ -37,11 +37,13 @@ class WaitQueue:
     what the rest of a receive does.)
     """
 
-    __slots__ = ("_tasks", "interrupt")
+    __slots__ = ("_tasks", "interrupt", "interrupt_task")
 
     def __init__(self) -> None:
         self._tasks: list[Task] = []
         self.interrupt: int | None = None
+        #: the task waiting on :attr:`interrupt` (it clears both only while it owns them)
+        self.interrupt_task: Task | None = None
 
     def __len__(self) -> int:
         return len(self._tasks) + (self.interrupt is not None)
@@ -62,7 +64,7 @@ class WaitQueue:
 
     def unpark_all(self) -> None:
         if self.interrupt is not None:
-            fd, self.interrupt = self.interrupt, None
+            fd, self.interrupt, self.interrupt_task = self.interrupt, None, None
             notify_closing(fd)
         tasks = self._tasks
         if tasks:
