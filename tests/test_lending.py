@@ -548,3 +548,43 @@ async def test_a_random_mix_of_receives_loses_and_reorders_nothing(
     assert lent_seen  # the mix did run while the receivers read
     for mon in (mon_a, mon_b):
         assert E.DISCONNECTED not in [e.event for e in drain(mon)]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_lazy_pirate_under_lending(
+    ctx: trinq.Context, autojump_clock: trio.testing.MockClock, seed: int
+) -> None:
+    """REQ (req_relaxed + req_correlate) against a REP that sometimes answers only after
+    the client gave up: the client's reading receive is cancelled by its deadline, it
+    sends the next request, and it only ever gets the answer to the latest one."""
+    rng = random.Random(seed)
+    server = ctx.socket(trinq.REP)
+    client = ctx.socket(trinq.REQ, req_relaxed=True, req_correlate=True)
+    client.connect(await server.bind("tcp://127.0.0.1:*"))
+    gave_up = trio.Event()
+    stalls = answers = lent_stalls = 0
+
+    async def serve() -> None:
+        nonlocal gave_up
+        while True:
+            request = await server.recv()
+            if rng.random() < 0.3:  # answer late: only after the client timed out
+                await gave_up.wait()
+                gave_up = trio.Event()
+            await server.send(b"re:" + request)
+
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(serve)
+            for i in range(60):
+                await client.send(b"%d" % i)
+                with trio.move_on_after(1):
+                    assert await client.recv() == b"re:%d" % i
+                    answers += 1
+                    continue
+                stalls += 1
+                lent_stalls += engine_of(client).lent  # the cancelled recv was reading
+                gave_up.set()
+            nursery.cancel_scope.cancel()
+    assert answers
+    assert lent_stalls and lent_stalls <= stalls
