@@ -395,19 +395,23 @@ class Engine:
                 if not events:  # events_into() needs more data
                     wanted = conn.wanted_bytes
                     size = RECEIVE_SIZE if wanted <= RECEIVE_SIZE else min(wanted, MAX_RECEIVE_SIZE)
-                    if not lendable:
-                        data = await stream.receive_some(size)
+                    if lendable:  # None: lent to a receiver, which read until now
+                        data = await stream.receive_some(size, give_up=self._try_lend)  # type: ignore[call-arg]
                     else:
-                        data = await self._receive_or_lend(size)
-                        if data is None:  # a receiver read for this task meanwhile
-                            events = await self._lend()
-                            seen = conn.messages_put  # the receiver counted its own
+                        data = await stream.receive_some(size)
+                    if data is None:
+                        handed = await self._lend()
+                        seen = conn.messages_put  # the receiver counted its own
+                        if handed is not None:
+                            events = handed
                             continue
-                    if not data:
+                        # it stopped at a full RCVHWM: decode the rest of its read below
+                    elif not data:
                         self._finish(Outcome.CLOSED, "peer closed the connection")
                         return
-                    stats[2] += len(data)
-                    self._recv_chunks += 1
+                    else:
+                        stats[2] += len(data)
+                        self._recv_chunks += 1
                 else:
                     data = None  # decode what is buffered
                 while True:
@@ -436,30 +440,19 @@ class Engine:
 
     # --- lending: the receiver reads for the reader ------------------------------
 
-    async def _receive_or_lend(self, size: int) -> bytes | None:
-        """The reader's ``receive_some`` on a lendable connection: the same, except
-        that finding the socket empty while a receiver waits and this is the
-        socket's only pipe, it lends reading to that receiver and returns ``None``."""
-        stream: LeanSocketStream = self.stream  # type: ignore[assignment]
-        sockobj = stream.socket
+    def _try_lend(self) -> bool:
+        """The reader found the socket empty (``receive_some``'s ``give_up``): lend
+        reading to a waiting receiver if this is the socket's only pipe."""
         sock = self.socket
-        while True:
-            if stream._closed:
-                raise trio.ClosedResourceError("stream was closed")
-            try:
-                return sockobj.recv(size)
-            except BlockingIOError:
-                lot = sock._recv_lot
-                if lot and len(sock._pipes) == 1:
-                    if self._lend_fd < 0:
-                        self._lend_fd = os.dup(sockobj.fileno())
-                    self.lent = True
-                    sock._lent_engine = self
-                    lot.unpark_all()
-                    return None
-                await trio.lowlevel.wait_readable(sockobj)
-            except OSError as exc:
-                raise stream._translate(exc) from exc
+        lot = sock._recv_lot
+        if not lot or len(sock._pipes) != 1:
+            return False
+        if self._lend_fd < 0:
+            self._lend_fd = os.dup(self.stream.socket.fileno())  # type: ignore[attr-defined]
+        self.lent = True
+        sock._lent_engine = self
+        lot.unpark_all()
+        return True
 
     def can_lend(self) -> bool:
         """Whether a receiver may call :meth:`receive_inline` now."""
@@ -473,7 +466,7 @@ class Engine:
         (:meth:`can_lend`). Waking the reader task and then, from it, the receiver
         costs a scheduler pass on the round trip's critical path; here the
         kernel's readiness wakes the receiver itself. The reader lends when it finds
-        the socket empty while a receiver waits (:meth:`_receive_or_lend`), sleeps
+        the socket empty while a receiver waits (:meth:`_try_lend`), sleeps
         in :meth:`_lend`, and takes reading back when the receiver has not called
         for a lease period (:data:`LEND_LEASE`), or at once when this call meets
         anything but data messages (a command, an error, the end, RCVHWM).
@@ -589,11 +582,12 @@ class Engine:
         self._handback = (kind, value)
         self._lend_lot.unpark_all()
 
-    async def _lend(self) -> list[Any]:
+    async def _lend(self) -> list[Any] | None:
         """The reader's wait while a receiver reads for it (see :meth:`receive_inline`).
 
-        Returns the events to process when reading comes back to the reader."""
-        conn = self.conn
+        Returns the events to process when reading comes back to the reader, or
+        ``None`` when what the receiver read is still to be decoded (it stopped at a
+        full RCVHWM; the message refused then is queued by the time this returns)."""
         last = -1
         delay = LEND_LEASE
         try:
@@ -630,11 +624,7 @@ class Engine:
             raise value
         if kind == _HB_STALLED:
             await self._put_blocking(value)
-            while True:
-                try:
-                    return conn.events_into(self._in_put)
-                except trio.WouldBlock:
-                    await self._put_blocking(conn.take_stalled())
+            return None
         return value  # type: ignore[no-any-return]
 
     def _on_event(self, ev: Any) -> None:

@@ -670,10 +670,8 @@ class Socket(trio.abc.AsyncResource):
             except RECV_TERMINATED:
                 msg = self._pattern.recv_after_end()
         except trio.WouldBlock:
-            if self._lent_engine is None:
-                raise self._would_block() from None
             try:
-                msg = self._take_or_read()
+                msg = self._read_and_take()
             except trio.WouldBlock:
                 raise self._would_block() from None
         if len(msg) > 1:
@@ -772,14 +770,20 @@ class Socket(trio.abc.AsyncResource):
         return None
 
     def _take_or_read(self) -> Msg:
-        """:meth:`_take`, but first reading what has arrived if the engine is lending
-        (nobody else reads the socket then)."""
+        """:meth:`_take`, else :meth:`_read_and_take`."""
         try:
             return self._take()
         except trio.WouldBlock:
-            engine = self._lending_engine()
-            if engine is None or not engine.read_available():
-                raise
+            return self._read_and_take()
+
+    def _read_and_take(self) -> Msg:
+        """After a take found nothing: if the engine is lending (nobody else reads the
+        socket then), read what has arrived and take again; else ``trio.WouldBlock``."""
+        if self._lent_engine is None:  # (checked first: drain loops end here per batch)
+            raise trio.WouldBlock
+        engine = self._lending_engine()
+        if engine is None or not engine.read_available():
+            raise trio.WouldBlock
         return self._take()
 
     def __aiter__(self) -> AsyncIterator[list[bytes]]:

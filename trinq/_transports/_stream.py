@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import socket as _stdlib_socket
+from collections.abc import Callable
 
 import trio
 from trio.lowlevel import checkpoint, notify_closing, wait_readable, wait_writable
@@ -68,7 +69,12 @@ class LeanSocketStream(trio.abc.HalfCloseableStream):
             raise trio.ClosedResourceError
         await wait_writable(self._sock)
 
-    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+    async def receive_some(  # type: ignore[override]
+        self, max_bytes: int | None = None, *, give_up: Callable[[], bool] | None = None
+    ) -> bytes | None:
+        """As ``trio.SocketStream.receive_some``; with ``give_up``, a callable asked
+        each time the kernel has nothing, a true answer returns ``None`` instead of
+        waiting (the engine's reader lends reading to a receiver that way)."""
         if self._receiving:
             raise trio.BusyResourceError("another task is receiving on this stream")
         if self._closed:
@@ -79,6 +85,8 @@ class LeanSocketStream(trio.abc.HalfCloseableStream):
                 try:
                     return self._sock.recv(max_bytes or 65536)
                 except BlockingIOError:
+                    if give_up is not None and give_up():
+                        return None
                     await wait_readable(self._sock)
                 except OSError as exc:
                     raise self._translate(exc) from exc
