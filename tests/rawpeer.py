@@ -191,6 +191,16 @@ def free_endpoint(transport: str, directory: object) -> str:
 _ipc_counter = 0
 
 
+def drain(mon: object) -> list[object]:
+    """Every monitor event queued now (never waits)."""
+    out = []
+    while True:
+        try:
+            out.append(mon.receive_nowait())  # type: ignore[attr-defined]
+        except (trio.WouldBlock, trio.EndOfChannel):
+            return out
+
+
 async def wait_until(predicate, timeout: float = 10) -> None:  # type: ignore[no-untyped-def]
     """Checkpoint until ``predicate()`` is true (no sleeping; bounded by ``timeout``)."""
     with trio.fail_after(timeout):

@@ -11,21 +11,12 @@ import struct
 
 import pytest
 import trio
-from rawpeer import RawPeer, command, ping, serve_raw_once
+from rawpeer import RawPeer, command, drain, ping, serve_raw_once
 
 import trinq
 from trinq.testing import wait_for_event
 
 E = trinq.Event
-
-
-def drain(mon: trinq.Monitor) -> list[trinq.MonitorEvent]:
-    out = []
-    while True:
-        try:
-            out.append(mon.receive_nowait())
-        except (trio.WouldBlock, trio.EndOfChannel):
-            return out
 
 
 async def connect_raw(

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 import trio
 import trio.testing
-from rawpeer import RawPeer, command, frame, message, ping, serve_raw_once, wait_until
+from rawpeer import RawPeer, command, drain, frame, message, ping, serve_raw_once, wait_until
 
 import trinq
 from trinq.testing import TRANSPORTS, endpoint, wait_for_event
@@ -371,15 +371,6 @@ async def test_our_ping_takes_reading_back(
                 await peer.send(command(b"PONG"))
             assert E.DISCONNECTED not in [e.event for e in drain(mon)]
             nursery.cancel_scope.cancel()
-
-
-def drain(mon: trinq.Monitor) -> list[trinq.MonitorEvent]:
-    out = []
-    while True:
-        try:
-            out.append(mon.receive_nowait())
-        except (trio.WouldBlock, trio.EndOfChannel):
-            return out
 
 
 async def test_the_lending_reader_sleeps_through_a_ping_pong(

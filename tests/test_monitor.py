@@ -14,6 +14,7 @@ from rawpeer import (
     GREETING_V2,
     RawPeer,
     command,
+    drain,
     frame,
     free_endpoint,
     greeting,
@@ -25,15 +26,6 @@ import trinq
 from trinq.testing import TRANSPORTS, endpoint, wait_for_event
 
 E = trinq.Event
-
-
-def drain(mon: trinq.Monitor) -> list[trinq.MonitorEvent]:
-    out = []
-    while True:
-        try:
-            out.append(mon.receive_nowait())
-        except (trio.WouldBlock, trio.EndOfChannel):
-            return out
 
 
 def test_event_numbers_are_libzmqs():

@@ -7,21 +7,12 @@ import math
 
 import pytest
 import trio
-from rawpeer import GREETING_V2, free_endpoint, greeting, ready, serve_raw_once
+from rawpeer import GREETING_V2, drain, free_endpoint, greeting, ready, serve_raw_once
 
 import trinq
 from trinq.testing import TRANSPORTS, endpoint, wait_for_event
 
 E = trinq.Event
-
-
-def drain(mon: trinq.Monitor) -> list[trinq.MonitorEvent]:
-    out = []
-    while True:
-        try:
-            out.append(mon.receive_nowait())
-        except (trio.WouldBlock, trio.EndOfChannel):
-            return out
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
