@@ -670,6 +670,8 @@ class Socket(trio.abc.AsyncResource):
             except RECV_TERMINATED:
                 msg = self._pattern.recv_after_end()
         except trio.WouldBlock:
+            if self._lent_engine is None:  # (drain loops end here once per batch)
+                raise self._would_block() from None
             try:
                 msg = self._read_and_take()
             except trio.WouldBlock:
@@ -779,8 +781,6 @@ class Socket(trio.abc.AsyncResource):
     def _read_and_take(self) -> Msg:
         """After a take found nothing: if the engine is lending (nobody else reads the
         socket then), read what has arrived and take again; else ``trio.WouldBlock``."""
-        if self._lent_engine is None:  # (checked first: drain loops end here per batch)
-            raise trio.WouldBlock
         engine = self._lending_engine()
         if engine is None or not engine.read_available():
             raise trio.WouldBlock
