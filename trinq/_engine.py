@@ -69,7 +69,7 @@ __all__ = ["Engine", "Outcome"]
 LEND_LEASE = 0.01
 #: Longest the lending reader sleeps while a receiver waits for data.
 LEND_MAX_SLEEP = 1.0
-_HB_EVENTS, _HB_STALLED, _HB_EOF, _HB_ERROR = range(4)
+_HB_EVENTS, _HB_STALLED, _HB_ERROR = range(3)
 _ERROR = zmtp.ConnectionState.ERROR
 
 #: Most messages one writer batch takes before it writes.
@@ -541,7 +541,8 @@ class Engine:
                 self._hand_back(_HB_ERROR, exc)
                 return False
             if not data:
-                self._hand_back(_HB_EOF, None)
+                # the reader raises it and ends the connection as on its own EOF
+                self._hand_back(_HB_ERROR, trio.BrokenResourceError("peer closed the connection"))
                 return False
             stats = self.socket._stats
             stats[2] += len(data)
@@ -617,9 +618,6 @@ class Engine:
             self._handback, handback = None, self._handback
         assert handback is not None
         kind, value = handback
-        if kind == _HB_EOF:
-            self._finish(Outcome.CLOSED, "peer closed the connection")
-            await trio.sleep_forever()  # cancelled by _finish
         if kind == _HB_ERROR:
             raise value
         if kind == _HB_STALLED:
