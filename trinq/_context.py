@@ -51,6 +51,13 @@ class Context(trio.abc.AsyncResource):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
+        """Close every socket (as :meth:`term`; with linger 0 when the body raised).
+
+        What the body raised comes out as it was raised, never wrapped in another
+        exception group; a ``KeyboardInterrupt``, ``SystemExit`` or ``Cancelled``
+        that arrives while sockets linger comes out unwrapped too.
+        Cancellation: sockets still lingering are closed at once.
+        """
         term_error: BaseException | None = None
         try:
             if exc is not None:
@@ -58,20 +65,22 @@ class Context(trio.abc.AsyncResource):
                     if not sock.closed:
                         sock._opts.set("linger", 0)
             await self.term()
-        except BaseException as error:  # e.g. cancelled while lingering
-            term_error = error
+        except BaseException as error:  # e.g. cancelled or interrupted while lingering
+            term_error = _lone(error)
             if self._nursery is not None:
                 self._nursery.cancel_scope.cancel()
         cm, self._nursery_cm = self._nursery_cm, None
         self._nursery = None
         try:
             result = await cm.__aexit__(exc_type, exc, tb)
-        except BaseExceptionGroup as group:
-            # The socket tasks never fail on their own, so a group holding just
-            # the body's exception is unwrapped: users see their own error.
-            if exc is not None and group.exceptions == (exc,):
+        except BaseException as error:
+            # The socket tasks never fail on their own: a group holding just the
+            # body's exception (or just the interruption) is unwrapped.
+            if exc is not None and _only(error, exc):
                 raise exc from None
-            raise
+            if term_error is not None and _only(error, term_error):
+                raise term_error from None
+            raise _lone(error) from None
         if term_error is not None:
             raise term_error
         return result  # type: ignore[no-any-return]
@@ -104,15 +113,61 @@ class Context(trio.abc.AsyncResource):
     async def term(self) -> None:
         """Close every socket (honouring linger) and refuse new ones.
 
+        Calls blocked on those sockets, and later ones, raise
+        :class:`trinq.ContextTerminated` (as in pyzmq).
         Cancellation: sockets still lingering are closed at once.
         """
         self._terminated = True
-        async with trio.open_nursery() as nursery:
-            for sock in list(self._sockets):
-                nursery.start_soon(sock.aclose)
+        for sock in self._sockets:
+            sock._terminated = True  # pending and later calls raise ContextTerminated
+        try:
+            async with trio.open_nursery() as nursery:
+                for sock in list(self._sockets):
+                    nursery.start_soon(sock.aclose)
+        except BaseExceptionGroup as group:
+            raise _lone(group) from None
 
     aclose = term
 
     @property
     def closed(self) -> bool:
         return self._terminated
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
+    return [exc]
+
+
+def _only(error: BaseException, exc: BaseException) -> bool:
+    """Whether ``error`` is ``exc``, or groups around nothing but ``exc``.
+
+    A group that passed through a cancel scope may have been rebuilt (trio splits
+    ``Cancelled`` out with ``split()``, which derives a new group): it is the same
+    when its leaves are the same exception objects."""
+    if error is exc:
+        return True
+    if not isinstance(error, BaseExceptionGroup):
+        return False
+    if len(error.exceptions) == 1 and _only(error.exceptions[0], exc):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        mine, theirs = _leaves(error), _leaves(exc)
+        return len(mine) == len(theirs) and all(a is b for a, b in zip(mine, theirs))
+    return False
+
+
+def _lone(error: BaseException) -> BaseException:
+    """A group whose only leaves are one interruption (``KeyboardInterrupt``,
+    ``SystemExit``, ``Cancelled``; the same one, or several ``Cancelled``) ->
+    that interruption; anything else unchanged."""
+    if not isinstance(error, BaseExceptionGroup):
+        return error
+    leaves = _leaves(error)
+    first = leaves[0]
+    if isinstance(first, trio.Cancelled) and all(isinstance(e, trio.Cancelled) for e in leaves):
+        return first
+    if len(leaves) == 1 and isinstance(first, (KeyboardInterrupt, SystemExit)):
+        return first
+    return error

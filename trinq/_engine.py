@@ -72,6 +72,8 @@ LEND_MAX_SLEEP = 1.0
 _HB_EVENTS, _HB_STALLED, _HB_ERROR = range(3)
 _ERROR = zmtp.ConnectionState.ERROR
 
+#: How long (seconds) we try to write an ERROR command to a peer we refuse.
+ERROR_SEND_TIMEOUT = 1.0
 #: Most messages one writer batch takes before it writes.
 WRITE_BATCH_MESSAGES = 4096
 #: Most payload bytes one writer batch takes before it writes.
@@ -285,10 +287,28 @@ class Engine:
             )
             code = getattr(exc, "zmtp_code", None) or errno.EPROTO
             self._emit(ev, code, str(exc))
+            if (
+                isinstance(exc, zmtp.RemoteProtocolError)
+                and exc.peer_error is None
+                and conn.peer_minor is not None
+            ):
+                # We refuse a peer that passed the greeting (socket-type mismatch, a
+                # bad command): say why, as ZMTP 3.1 allows, so that the other side
+                # stops instead of reconnecting forever (libzmq closes silently).
+                await self._send_error(exc.reason)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self.outcome = Outcome.CLOSED
             self._emit(Event.HANDSHAKE_FAILED_NO_DETAIL, _errno_of(exc), str(exc))
         return None
+
+    async def _send_error(self, reason: str) -> None:
+        """Best effort: an ERROR command with ``reason``, then the connection closes."""
+        data = zmtp.encode_frame(zmtp.COMMAND, zmtp.error_body(reason.encode()[:255]))
+        with trio.move_on_after(ERROR_SEND_TIMEOUT):
+            try:
+                await self.stream.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                pass
 
     def _adopt_pipe(self) -> Pipe | None:
         sock = self.socket

@@ -27,6 +27,7 @@ Rules (libzmq 4.3.5 semantics unless a spec's ``doc`` says otherwise):
 
 from __future__ import annotations
 
+import difflib
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -814,7 +815,11 @@ def lookup(name_or_id: str | int) -> OptionSpec:
         except TypeError:
             spec = None
     if spec is None:
-        raise ZMQError(C.EINVAL, f"unknown socket option {name_or_id!r}")
+        hint = ""
+        if isinstance(name_or_id, str):
+            close = difflib.get_close_matches(name_or_id.lower(), list(_BY_NAME), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ZMQError(C.EINVAL, f"unknown socket option {name_or_id!r}{hint}")
     return spec
 
 

@@ -33,6 +33,7 @@ channel: the whole message moves, or nothing does.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import pickle
@@ -47,7 +48,7 @@ from trio.lowlevel import cancel_shielded_checkpoint, checkpoint_if_cancelled
 from . import _constants as C
 from ._acceptor import serve_endpoint
 from ._dialer import dial_loop
-from ._errors import Again, ZMQError
+from ._errors import Again, ContextTerminated, ZMQError
 from ._monitor import Event, Monitor, MonitorEvent
 from ._options import OPTIONS, Options, lookup
 from ._patterns import PATTERNS
@@ -69,6 +70,21 @@ YIELD_EVERY = 128
 Msg = list[bytes]
 
 _BUFFER_TYPES = (bytes, bytearray, memoryview)
+
+#: Security options that would select a mechanism trinq does not implement yet: a
+#: non-default value raises ENOTSUP (never a silent fall-back to NULL).
+_NOT_YET = frozenset(
+    {
+        "plain_server",
+        "plain_username",
+        "plain_password",
+        "curve_server",
+        "curve_publickey",
+        "curve_secretkey",
+        "curve_serverkey",
+        "zap_domain",
+    }
+)
 
 
 def _as_bytes(data: Any) -> bytes:
@@ -154,8 +170,12 @@ class Socket(trio.abc.AsyncResource):
         def __getattr__(self, name: str) -> Any: ...
 
     def __init__(self, context: Context, socket_type: int, **options: Any) -> None:
-        self.socket_type = C.SocketType(socket_type)
-        name = self.socket_type.name
+        try:
+            stype = C.SocketType(socket_type)
+        except ValueError:
+            raise ZMQError(C.EINVAL, f"invalid socket type {socket_type!r}") from None
+        self.socket_type = stype
+        name = stype.name
         if name not in PATTERNS:
             raise ZMQError(C.EINVAL, f"socket type {name} is not implemented yet")
         self.context = context
@@ -194,6 +214,8 @@ class Socket(trio.abc.AsyncResource):
         self._closing = False
         self._closed = False
         self._cancelled = False
+        #: set by Context.term(): closed-socket errors become ContextTerminated
+        self._terminated = False
         self._opts.last_endpoint = ""
         context._start_socket(self)
 
@@ -254,6 +276,13 @@ class Socket(trio.abc.AsyncResource):
         value. ``SUBSCRIBE``/``UNSUBSCRIBE`` are forwarded to :meth:`subscribe`.
         """
         spec = lookup(option)
+        if spec.name in _NOT_YET and spec.coerce(value) != spec.default:
+            raise ZMQError(
+                C.ENOTSUP,
+                f"option {spec.name!r}: the PLAIN and CURVE security mechanisms and ZAP are "
+                "not available in trinq yet; a socket never falls back to NULL security "
+                "when its options ask for a mechanism",
+            )
         if spec.name == "subscribe":
             self.subscribe(value)
             return
@@ -269,7 +298,7 @@ class Socket(trio.abc.AsyncResource):
         if spec.name == "events":
             return self._poll_events()
         if spec.name == "rcvmore":
-            return int(bool(self._partial_recv))
+            return bool(self._partial_recv)
         return self._opts.get(spec.name)
 
     set = setsockopt
@@ -318,7 +347,14 @@ class Socket(trio.abc.AsyncResource):
 
     def _check_open(self) -> None:
         if self._closing:
-            raise ZMQError(C.ENOTSOCK, "socket is closed")
+            raise self._closed_error()
+
+    def _closed_error(self) -> ZMQError:
+        """What an operation on a closed socket raises: ``ContextTerminated`` once
+        ``ctx.term()`` closed it (as pyzmq), else ``ZMQError(ENOTSOCK)``."""
+        if self._terminated:
+            return ContextTerminated()
+        return ZMQError(C.ENOTSOCK, "socket is closed")
 
     async def bind(self, endpoint: str) -> str:
         """Listen on ``endpoint``; return the resolved endpoint.
@@ -482,7 +518,7 @@ class Socket(trio.abc.AsyncResource):
         # Fast path, inlined: see "the cost model" in the module docstring.
         await checkpoint_if_cancelled()
         if self._closing:
-            raise ZMQError(C.ENOTSOCK, "socket is closed")
+            raise self._closed_error()
         frames = [data]
         try:
             self._pattern_send(frames)
@@ -549,7 +585,7 @@ class Socket(trio.abc.AsyncResource):
         # message on the hottest path): keep the two in step.
         await checkpoint_if_cancelled()
         if self._closing:
-            raise ZMQError(C.ENOTSOCK, "socket is closed")
+            raise self._closed_error()
         try:
             self._pattern_send(frames)
         except trio.WouldBlock:
@@ -580,7 +616,7 @@ class Socket(trio.abc.AsyncResource):
             self._direct_ok = True
             await self._send_lot.park()
             if self._closing:
-                raise ZMQError(C.ENOTSOCK, "socket is closed")
+                raise self._closed_error()
             try:
                 self._pattern_send(frames)
             except trio.WouldBlock:
@@ -713,7 +749,7 @@ class Socket(trio.abc.AsyncResource):
     def _would_block(self) -> ZMQError:
         """What a receive that must not wait raises when nothing is queued."""
         if self._closing:
-            return ZMQError(C.ENOTSOCK, "socket is closed")
+            return self._closed_error()
         return Again()
 
     async def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
@@ -739,7 +775,7 @@ class Socket(trio.abc.AsyncResource):
     async def _recv_park(self) -> Msg:
         while True:
             if self._closing:
-                raise ZMQError(C.ENOTSOCK, "socket is closed")
+                raise self._closed_error()
             self._direct_ok = True
             lot = self._recv_lot
             engine = self._lent_engine
@@ -794,7 +830,7 @@ class Socket(trio.abc.AsyncResource):
             try:
                 yield await self.recv_multipart()
             except ZMQError as exc:
-                if exc.errno == C.ENOTSOCK:
+                if exc.errno in (C.ENOTSOCK, C.ETERM):
                     return
                 raise
 
@@ -930,3 +966,65 @@ for _name, _spec in OPTIONS.items():
             setattr(Socket, _attr, _make_option_property(_name))
 Socket.type = property(lambda self: self.socket_type, doc="The socket type (trinq.SocketType).")  # type: ignore[assignment]
 del _name, _spec, _attr
+
+
+def _get_hwm(self: Socket) -> int:
+    return int(self.getsockopt("sndhwm"))
+
+
+def _set_hwm(self: Socket, value: int) -> None:
+    # pyzmq's Socket.hwm: one value for both queues; validated before either is set
+    OPTIONS["sndhwm"].coerce(value)
+    self.setsockopt("sndhwm", value)
+    self.setsockopt("rcvhwm", value)
+
+
+Socket.hwm = property(  # type: ignore[attr-defined]
+    _get_hwm, _set_hwm, doc="pyzmq's ``hwm``: sets both sndhwm and rcvhwm; reads sndhwm."
+)
+
+#: Public attributes that are plain instance attributes (set in __init__).
+_INSTANCE_ATTRS = frozenset({"socket_type", "context"})
+#: Every lower-case option name and alias, for "did you mean" hints.
+_OPTION_NAMES = sorted({a for s in OPTIONS.values() for a in (s.name, *s.aliases)})
+
+
+def _option_for_attr(name: str) -> str | None:
+    """The option an upper-case attribute names (``RCVTIMEO`` -> ``rcvtimeo``), as pyzmq."""
+    if name.isupper():
+        lowered = name.lower()
+        if lowered in _OPTION_NAMES or lowered == "hwm":
+            return lowered
+    return None
+
+
+def _no_such_attribute(name: str) -> AttributeError:
+    close = difflib.get_close_matches(name.lower(), [*_OPTION_NAMES, "hwm"], n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return AttributeError(f"'Socket' object has no attribute or socket option {name!r}{hint}")
+
+
+def _socket_getattr(self: Socket, name: str) -> Any:
+    # Called only when normal lookup fails: upper-case option names, else a clear error.
+    if name[:1] != "_":
+        option = _option_for_attr(name)
+        if option is not None:
+            return getattr(self, option)
+    raise _no_such_attribute(name)
+
+
+def _socket_setattr(self: Socket, name: str, value: Any) -> None:
+    # Private state and the documented attributes go straight through; options are
+    # properties on the class; an unknown public name is refused (a typo such as
+    # ``s.sndhmw = 10`` must not silently leave the option unchanged).
+    if name[0] == "_" or name in _INSTANCE_ATTRS or hasattr(Socket, name):
+        object.__setattr__(self, name, value)
+        return
+    option = _option_for_attr(name)
+    if option is None:
+        raise _no_such_attribute(name)
+    setattr(self, option, value)
+
+
+Socket.__getattr__ = _socket_getattr  # type: ignore[method-assign,assignment]
+Socket.__setattr__ = _socket_setattr  # type: ignore[method-assign,assignment]

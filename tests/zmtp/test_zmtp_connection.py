@@ -85,6 +85,18 @@ def test_error_during_handshake_is_auth_failure() -> None:
     assert info.value.is_auth_failure
 
 
+def test_error_during_handshake_with_a_reason_is_a_protocol_error() -> None:
+    """Only a bare ZAP status code means "authentication failed" (as libzmq)."""
+    conn = zmtp.Connection("DEALER")
+    conn.initiate()
+    reason = b"incompatible socket types"
+    conn.receive_data(GREETING_NULL + zmtp.encode_command(b"ERROR", bytes([len(reason)]) + reason))
+    with pytest.raises(zmtp.RemoteProtocolError) as info:
+        conn.next_event()
+    assert info.value.peer_error == reason
+    assert not info.value.is_auth_failure
+
+
 @pytest.mark.parametrize(
     "data",
     [

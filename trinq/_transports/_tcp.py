@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket as _stdlib_socket
+from errno import ENODEV
 
 import trio
 
@@ -79,6 +80,10 @@ class TcpTransport:
             host = "::" if options.ipv6 else "0.0.0.0"
         try:
             listeners = await trio.open_tcp_listeners(port, host=host, backlog=options.backlog)
+        except _stdlib_socket.gaierror as exc:
+            # a name that does not resolve: libzmq says ENODEV (gaierror's codes are
+            # not errnos)
+            raise ZMQError(ENODEV, f"cannot bind to tcp://{address}: {exc}") from exc
         except OSError as exc:
             raise ZMQError(exc.errno or EINVAL, f"cannot bind to tcp://{address}: {exc}") from exc
         sockname = listeners[0].socket.getsockname()

@@ -102,6 +102,8 @@ __all__ = ["NEED_DATA", "Command", "Connection", "ConnectionState"]
 
 
 class _NeedData(enum.Enum):
+    """The type of the :data:`NEED_DATA` sentinel (an enum, so it can be a Literal)."""
+
     NEED_DATA = "NEED_DATA"
 
     def __repr__(self) -> str:
@@ -128,6 +130,11 @@ class ConnectionState(enum.Enum):
     CLOSED = "CLOSED"
     #: The peer broke the protocol.
     ERROR = "ERROR"
+
+
+def _is_zap_status(reason: bytes) -> bool:
+    """Whether an ERROR reason is a bare ZAP status code such as ``b"400"``."""
+    return len(reason) == 3 and reason[:1] in b"345" and reason.isdigit()
 
 
 def _pub_factory(frames: list[bytes]) -> Message | Subscribe | Cancel:
@@ -185,10 +192,10 @@ class Connection:
         self.mechanism: Mechanism = NullMechanism() if mechanism is None else mechanism
         self.mechanism.configure(socket_type, bytes(identity), dict(metadata or {}))
         self.check_socket_type = check_socket_type
-        self.state = ConnectionState.GREETING
+        self.state: ConnectionState = ConnectionState.GREETING
         self.peer_minor: int | None = None
         self.peer_socket_type: str | None = None
-        self.peer_identity = b""
+        self.peer_identity: bytes = b""
         self.peer_properties: dict[str, bytes] = {}
         self._decoder = FrameDecoder(maxmsgsize)
         self._events: deque[Any] = deque()
@@ -200,7 +207,7 @@ class Connection:
         self._can_send = False
         self._transparent = self.mechanism.transparent
         #: Data messages handed to ``put`` by :meth:`events_into` so far.
-        self.messages_put = 0
+        self.messages_put: int = 0
         # raw_messages: data messages come out of events() as plain tuples of
         # frames (not Message), saving an object per message on the engine's hot
         # path; tuples of bytes are untracked by the garbage collector, so deep
@@ -439,10 +446,12 @@ class Connection:
                 name, data = parse_command(body)
                 if name == b"ERROR":
                     reason = parse_error(data)
+                    # As libzmq: a bare ZAP status code (3xx-5xx) is an authentication
+                    # failure; any other reason is a protocol error.
                     raise RemoteProtocolError(
                         f"peer rejected the handshake: {reason!r}",
                         peer_error=reason,
-                        is_auth_failure=True,
+                        is_auth_failure=_is_zap_status(reason),
                     )
                 mechanism.process_handshake_command(name, data)
                 if mechanism.status is MechanismStatus.ERROR:
