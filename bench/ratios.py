@@ -3,7 +3,10 @@
 The harness summary gives one metric per workload (p50 for ``lat``); this prints the
 others the same way (ratio per round, then the median), e.g. the p99 latency bar::
 
-    python bench/ratios.py bench/results-2026-11-26/run3/runs.jsonl lat_p99_us
+    python bench/ratios.py bench-results/<timestamp>/runs.jsonl lat_p99_us
+
+``bench-results/`` is where ``run_matrix.py`` writes when run from the repository
+root (its ``--out`` default); git ignores it.
 """
 
 from __future__ import annotations

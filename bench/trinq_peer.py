@@ -8,6 +8,10 @@ by side with pyzmq's in one ``run_matrix.py`` run::
   python ../shared/bench/run_matrix.py --add-impl trinq=bench/trinq_peer.py \\
       --impls 'pyzmq,trinq' --workloads thr,lat,pubsub --rounds 5
 
+Run it from the repository root: the harness writes ``./bench-results/<timestamp>/``
+(its ``--out`` default), which git ignores.  This peer itself writes no files; it
+prints one JSON line on stdout.
+
 By hand (two shells)::
 
   python bench/trinq_peer.py --workload thr --role recv --endpoint tcp://127.0.0.1:5555 \
