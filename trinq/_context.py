@@ -154,7 +154,7 @@ def _only(error: BaseException, exc: BaseException) -> bool:
         return True
     if isinstance(exc, BaseExceptionGroup):
         mine, theirs = _leaves(error), _leaves(exc)
-        return len(mine) == len(theirs) and all(a is b for a, b in zip(mine, theirs))
+        return len(mine) == len(theirs) and all(a is b for a, b in zip(mine, theirs, strict=True))
     return False
 
 
