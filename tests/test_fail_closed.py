@@ -170,7 +170,7 @@ async def test_interruption_while_lingering_comes_out_unwrapped(exc_type) -> Non
         with pytest.raises(exc_type) as info:
             async with trinq.Context() as ctx:
                 push = await _lingering_socket(ctx)
-                push._drained = _Interrupt(exc_type())
+                push._core.drained = _Interrupt(exc_type())
         assert not isinstance(info.value, BaseExceptionGroup)
         assert push.closed
 
@@ -179,7 +179,7 @@ async def test_interruption_in_term_comes_out_unwrapped() -> None:
     with trio.fail_after(10):
         async with trinq.Context() as ctx:
             push = await _lingering_socket(ctx)
-            push._drained = _Interrupt(KeyboardInterrupt())
+            push._core.drained = _Interrupt(KeyboardInterrupt())
             with pytest.raises(KeyboardInterrupt):
                 await ctx.term()
 
@@ -197,7 +197,7 @@ async def test_socket_exit_reraises_a_lone_interruption(ctx) -> None:
         push = await _lingering_socket(ctx)
         with pytest.raises(KeyboardInterrupt):
             async with push:
-                push._drained = _Interrupt(KeyboardInterrupt())
+                push._core.drained = _Interrupt(KeyboardInterrupt())
         assert push.closed
 
 

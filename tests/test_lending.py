@@ -26,6 +26,8 @@ import trio.testing
 from rawpeer import RawPeer, command, drain, frame, message, ping, serve_raw_once, wait_until
 
 import trinq
+import trinq._loan
+from trinq._loan import LENT, ReadLoan
 from trinq.testing import TRANSPORTS, endpoint, wait_for_event
 
 E = trinq.Event
@@ -42,8 +44,22 @@ PAIRS = [
 def engine_of(sock: trinq.Socket):  # type: ignore[no-untyped-def]
     """The engine of the socket's only pipe."""
     (pipe,) = sock._pipes
-    assert pipe.engine is not None
-    return pipe.engine
+    assert pipe.carrier is not None
+    return pipe.carrier
+
+
+def loan_of(sock: trinq.Socket) -> ReadLoan:
+    """The read loan of the socket's only connection."""
+    loan = engine_of(sock).loan
+    assert loan is not None
+    return loan
+
+
+def lent(sock_or_loan: trinq.Socket | ReadLoan | None) -> bool:
+    """Whether the connection is lent to receivers now."""
+    if isinstance(sock_or_loan, trinq.Socket):
+        sock_or_loan = engine_of(sock_or_loan).loan
+    return sock_or_loan is not None and sock_or_loan.state == LENT
 
 
 async def lent_pair(
@@ -73,7 +89,7 @@ async def lent_pair(
             await wait_until(lambda s=sock: len(s._recv_lot) == 1)
             await peer.send(b"engage")
             await wait_until(lambda got=got: got == [b"engage"])
-            await wait_until(lambda s=sock: engine_of(s).lent and engine_of(s)._inline_busy)
+            await wait_until(lambda s=sock: lent(s) and loan_of(s).busy)
             n.cancel_scope.cancel()
     return a, b
 
@@ -104,8 +120,8 @@ async def test_round_trips_are_read_by_the_receiver(
     # both ends went over to the receiver reading, and it did read
     for sock in (client, server):
         engine = engine_of(sock)
-        assert engine.lent
-        assert engine._inline_calls >= rounds - 3
+        assert lent(engine.loan)
+        assert engine.loan.calls >= rounds - 3
         stats = sock.statistics()
         assert stats.messages_in == rounds
         assert stats.messages_out == rounds
@@ -116,9 +132,9 @@ async def test_reading_comes_back_when_the_receiver_stops(
 ) -> None:
     a, b = await lent_pair(ctx, "tcp://127.0.0.1:*")
     engine = engine_of(a)
-    assert engine.lent
+    assert lent(engine.loan)
     await trio.sleep(1)  # (virtual) nobody receives for many lease periods
-    assert not engine.lent
+    assert not lent(engine.loan)
     # ... and the reader delivers again as usual
     await b.send(b"later")
     with trio.fail_after(5):
@@ -140,7 +156,7 @@ async def start_receiving(
     await wait_until(lambda: len(sock._recv_lot) == 1)
     await send_first()
     await wait_until(lambda: len(got) == 1)
-    await wait_until(lambda: engine_of(sock).lent and engine_of(sock)._inline_busy)
+    await wait_until(lambda: lent(sock) and loan_of(sock).busy)
     return got
 
 
@@ -163,9 +179,11 @@ async def test_a_ping_is_answered_while_the_receiver_reads(ctx: trinq.Context) -
         nursery.cancel_scope.cancel()
 
 
-@pytest.mark.parametrize("lent", [True, False])
+@pytest.mark.parametrize("lending", [True, False])
 @pytest.mark.parametrize("how", ["close", "reset"])
-async def test_the_end_of_the_connection_is_seen(ctx: trinq.Context, how: str, lent: bool) -> None:
+async def test_the_end_of_the_connection_is_seen(
+    ctx: trinq.Context, how: str, lending: bool
+) -> None:
     """Whoever reads -- the receiver (lent) or the reader -- sees the end or the reset."""
     async with trio.open_nursery() as nursery:
         port, accepted = await nursery.start(serve_raw_once)
@@ -175,12 +193,12 @@ async def test_the_end_of_the_connection_is_seen(ctx: trinq.Context, how: str, l
         peer: RawPeer = await accepted.receive()
         await peer.handshake("ROUTER")
         with trio.fail_after(10):
-            if lent:
+            if lending:
                 got = await start_receiving(nursery, sock, lambda: peer.send(message(b"first")))
             else:
                 await peer.send(message(b"first"))
                 got = [await sock.recv_multipart()]
-                assert not engine_of(sock).lent  # nobody waited: the reader kept reading
+                assert not lent(sock)  # nobody waited: the reader kept reading
             if how == "reset":  # SO_LINGER 0: the close sends RST (ECONNRESET on our side)
                 peer.stream.socket.setsockopt(
                     socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
@@ -188,12 +206,12 @@ async def test_the_end_of_the_connection_is_seen(ctx: trinq.Context, how: str, l
             await peer.aclose()
             await wait_for_event(mon, E.DISCONNECTED)
             # the closed connection's descriptor is nobody's to wake any more
-            assert sock._recv_lot.interrupt is None
+            assert sock._recv_lot.waker is None
             # the dialer reconnects; the next peer is served by the same receiver
             peer2: RawPeer = await accepted.receive()
             await peer2.handshake("ROUTER")
             await peer2.send(message(b"second"))
-            if not lent:
+            if not lending:
                 got.append(await sock.recv_multipart())
             await wait_until(lambda: got == [[b"first"], [b"second"]])
         nursery.cancel_scope.cancel()
@@ -240,7 +258,7 @@ async def test_a_second_peer_wakes_the_reading_receiver(ctx: trinq.Context) -> N
             second.connect(ep)
             await second.send(b"b")
             await wait_until(lambda: got == [[b"first", b"a"], [b"second", b"b"]])
-            assert not engine.lent  # two peers: each reader reads its own
+            assert not lent(engine.loan)  # two peers: each reader reads its own
             await first.send(b"c")
             await wait_until(lambda: len(got) == 3)
             nursery.cancel_scope.cancel()
@@ -261,7 +279,7 @@ async def test_close_wakes_the_reading_receiver(ctx: trinq.Context) -> None:
 
             nursery.start_soon(receive)
             engine = engine_of(a)
-            await wait_until(lambda: engine._inline_busy)
+            await wait_until(lambda: engine.loan.busy)
             a.close(linger=0)
         assert errors == [errno.ENOTSOCK]
 
@@ -275,14 +293,14 @@ async def test_a_cancelled_reading_receive_loses_nothing(ctx: trinq.Context, how
             with trio.CancelScope() as scope:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(a.recv)
-                    await wait_until(lambda: engine._inline_busy)
+                    await wait_until(lambda: engine.loan.busy)
                     scope.cancel()
         else:
             a.rcvtimeo = 50
             with pytest.raises(trinq.Again):
                 await a.recv()
             a.rcvtimeo = -1
-        assert not engine._inline_busy
+        assert not engine.loan.busy
         await b.send(b"after")
         assert await a.recv() == b"after"
         assert a.statistics().messages_in == 3
@@ -294,7 +312,7 @@ async def test_receives_that_do_not_wait_see_what_arrived(ctx: trinq.Context) ->
     sockobj = engine.stream.socket
     with trio.fail_after(10):
         for i, take in enumerate(["recv_nowait", "dontwait", "events", "multipart_nowait"]):
-            assert engine.lent  # nobody but a receiver reads now
+            assert lent(engine.loan)  # nobody but a receiver reads now
             with pytest.raises(trinq.Again):
                 a.recv_nowait()
             body = b"m%d" % i
@@ -341,7 +359,7 @@ async def test_concurrent_receivers_share_a_lent_socket(ctx: trinq.Context) -> N
 
             nursery.start_soon(receive)
             nursery.start_soon(receive)
-            await wait_until(lambda: engine_of(a)._inline_busy and len(a._recv_lot._tasks) == 1)
+            await wait_until(lambda: loan_of(a).busy and len(a._recv_lot._tasks) == 1)
             await b.send(b"x")
             await b.send(b"y")
     assert sorted(got) == [b"x", b"y"]
@@ -352,7 +370,7 @@ async def test_our_ping_takes_reading_back(
 ) -> None:
     """Sending a PING ends a loan, so the peer's PONG is read even if nobody receives
     (with a lease far longer than heartbeat_timeout, only that keeps the peer)."""
-    monkeypatch.setattr(trinq._engine, "LEND_LEASE", 10_000.0)
+    monkeypatch.setattr(trinq._loan, "LEASE", 10_000.0)
     with trio.fail_after(100):
         async with trio.open_nursery() as nursery:
             port, accepted = await nursery.start(serve_raw_once)
@@ -364,7 +382,7 @@ async def test_our_ping_takes_reading_back(
             async with trio.open_nursery() as receiving:
                 await start_receiving(receiving, sock, lambda: peer.send(message(b"one")))
                 receiving.cancel_scope.cancel()  # lent, and now nobody receives
-            assert engine_of(sock).lent
+            assert lent(sock)
             for _ in range(5):
                 name, _data = await peer.read_command()
                 assert name == b"PING"
@@ -403,8 +421,8 @@ async def test_the_lending_reader_sleeps_through_a_ping_pong(
 
             nursery.start_soon(echo)
             await ping_pong(10)
-            await wait_until(lambda: engine_of(a)._inline_busy)
-            mock_clock.jump(trinq._engine.LEND_LEASE * 1.5)  # a's reader looks, a waits
+            await wait_until(lambda: loan_of(a).busy)
+            mock_clock.jump(trinq._loan.LEASE * 1.5)  # a's reader looks, a waits
             await ping_pong(10)
             trio.lowlevel.add_instrument(counter)
             try:
@@ -412,7 +430,7 @@ async def test_the_lending_reader_sleeps_through_a_ping_pong(
             finally:
                 trio.lowlevel.remove_instrument(counter)
             nursery.cancel_scope.cancel()
-    assert engine_of(a).lent and engine_of(b).lent
+    assert lent(a) and lent(b)
     assert counter.steps <= 4, counter.steps
 
 
@@ -421,7 +439,7 @@ async def test_a_cancelled_reading_receiver_hands_over_to_the_next(
 ) -> None:
     """Two receivers: the one reading is cancelled; the one parked behind it takes
     over at once (not after the reader's lease, made very long here)."""
-    monkeypatch.setattr(trinq._engine, "LEND_LEASE", 1000.0)
+    monkeypatch.setattr(trinq._loan, "LEASE", 1000.0)
     a, b = await lent_pair(ctx, "tcp://127.0.0.1:*")
     engine = engine_of(a)
     got: list[bytes] = []
@@ -434,7 +452,7 @@ async def test_a_cancelled_reading_receiver_hands_over_to_the_next(
                     got.append(await a.recv())
 
             nursery.start_soon(receive_first)
-            await wait_until(lambda: engine._inline_busy)
+            await wait_until(lambda: engine.loan.busy)
 
             async def receive_second() -> None:
                 got.append(await a.recv())
@@ -442,8 +460,8 @@ async def test_a_cancelled_reading_receiver_hands_over_to_the_next(
             nursery.start_soon(receive_second)
             await wait_until(lambda: len(a._recv_lot._tasks) == 1)
             first.cancel()
-            await wait_until(lambda: engine._inline_busy and not a._recv_lot._tasks)
-            assert engine.lent
+            await wait_until(lambda: engine.loan.busy and not a._recv_lot._tasks)
+            assert lent(engine.loan)
             await b.send(b"for the second")
     assert got == [b"for the second"]
 
@@ -463,16 +481,16 @@ async def test_disconnect_while_the_receiver_reads(ctx: trinq.Context) -> None:
 
             nursery.start_soon(receive)
             engine = engine_of(b)
-            await wait_until(lambda: engine._inline_busy)
+            await wait_until(lambda: engine.loan.busy)
             b.disconnect(ep)
-            await wait_until(lambda: not b._pipes and b._recv_lot.interrupt is None)
+            await wait_until(lambda: not b._pipes and b._recv_lot.waker is None)
             b.connect(ep)
             # PAIR `a` takes the new connection once it has seen the old one end
             await wait_until(
                 lambda: (
                     len(a._pipes) == 1
                     and old not in a._pipes
-                    and all(p.engine is not None for p in a._pipes)
+                    and all(p.carrier is not None for p in a._pipes)
                 )
             )
             await a.send(b"again")
@@ -489,7 +507,7 @@ async def test_a_random_mix_of_receives_loses_and_reorders_nothing(
     time) and sometimes a tiny RCVHWM. Every message arrives once, in order, and the
     connection survives."""
     rng = random.Random(seed)
-    monkeypatch.setattr(trinq._engine, "LEND_LEASE", 0.0005)
+    monkeypatch.setattr(trinq._loan, "LEASE", 0.0005)
     rcvhwm = rng.choice([0, 2, 1000])
     a = ctx.socket(trinq.PAIR, rcvhwm=rcvhwm, heartbeat_ivl=5, heartbeat_timeout=10_000)
     b = ctx.socket(trinq.PAIR, heartbeat_ivl=7, heartbeat_timeout=10_000)
@@ -510,7 +528,7 @@ async def test_a_random_mix_of_receives_loses_and_reorders_nothing(
     async def receiver() -> None:
         nonlocal lent_seen
         while True:
-            lent_seen += any(p.engine is not None and p.engine.lent for p in a._pipes)
+            lent_seen += any(p.carrier is not None and lent(p.carrier.loan) for p in a._pipes)
             action = rng.random()
             if action < 0.45:
                 got.append(await a.recv())
@@ -574,7 +592,7 @@ async def test_lazy_pirate_under_lending(
                     answers += 1
                     continue
                 stalls += 1
-                lent_stalls += engine_of(client).lent  # the cancelled recv was reading
+                lent_stalls += lent(client)  # the cancelled recv was reading
                 gave_up.set()
             nursery.cancel_scope.cancel()
     assert answers

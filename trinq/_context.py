@@ -60,10 +60,8 @@ class Context(trio.abc.AsyncResource):
         """
         term_error: BaseException | None = None
         try:
-            if exc is not None:
-                for sock in list(self._sockets):
-                    if not sock.closed:
-                        sock._opts.set("linger", 0)
+            for sock in list(self._sockets):
+                sock._context_terminating(body_raised=exc is not None)
             await self.term()
         except BaseException as error:  # e.g. cancelled or interrupted while lingering
             term_error = _lone(error)
@@ -119,7 +117,7 @@ class Context(trio.abc.AsyncResource):
         """
         self._terminated = True
         for sock in self._sockets:
-            sock._terminated = True  # pending and later calls raise ContextTerminated
+            sock._context_terminating(body_raised=False)  # calls raise ContextTerminated
         try:
             async with trio.open_nursery() as nursery:
                 for sock in list(self._sockets):

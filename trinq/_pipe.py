@@ -25,17 +25,29 @@ only after draining them), and its ``out`` side refuses new messages.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import attrs
 import trio
 
-if TYPE_CHECKING:
-    from ._engine import Engine
-
-__all__ = ["Pipe", "PipeStatistics"]
+__all__ = ["WAKE", "Carrier", "Encoded", "Pipe", "PipeStatistics"]
 
 Msg = list[bytes]
+
+
+class Carrier(Protocol):
+    """What carries a pipe's messages to and from its peer, as the pipe sees it: a
+    connection's engine (``trinq._engine.Engine``) or an in-memory link
+    (``trinq._transports._inproc``). The pipe never knows which."""
+
+    def try_write_now(self, msg: Any) -> bool:
+        """Write ``msg`` at once on the caller's stack if cheaper; ``False``: queue it."""
+        ...
+
+    def send_command(self, command: Any) -> None:
+        """Deliver a command (Subscribe, Cancel, Join, Leave) to the peer; never blocks."""
+        ...
 
 
 class _Wake:
@@ -51,8 +63,9 @@ class Encoded:
     """A message already encoded to wire bytes, queued on ``out`` like a message.
 
     PUB/XPUB encode a message once and queue the same bytes to every matching
-    peer (no per-peer re-encode). Only valid toward peers whose mechanism frames
-    messages transparently (NULL), which the pattern checks.
+    peer (no per-peer re-encode), but only toward pipes that say how with the same
+    :attr:`Pipe.shared_encoder` (a ZMTP connection with the NULL mechanism); other
+    pipes (inproc, and later CURVE or WebSocket) get the message itself.
     """
 
     __slots__ = ("data",)
@@ -81,8 +94,9 @@ class Pipe:
         "_in_send",
         "_out_recv",
         "_out_send",
+        "carrier",
         "endpoint",
-        "engine",
+        "peer_address",
         "peer_identity",
         "peer_minor",
         "peer_properties",
@@ -90,38 +104,77 @@ class Pipe:
         "recv_nowait",
         "routing_id",
         "send_nowait",
+        "shared_encoder",
         "state",
         "terminated",
     )
 
     def __init__(
-        self, sndhwm: int, rcvhwm: int, endpoint: str = "", *, conflate: bool = False
+        self,
+        sndhwm: int,
+        rcvhwm: int,
+        endpoint: str = "",
+        *,
+        conflate: bool = False,
+        shared_encoder: Callable[[Msg], bytes] | None = None,
     ) -> None:
         if conflate:
             # ZMQ_CONFLATE: each queue holds only the newest message.
             sndhwm = rcvhwm = 1
-        self._conflate = conflate
         out_send, out_recv = trio.open_memory_channel[Msg](sndhwm if sndhwm > 0 else math.inf)
         in_send, in_recv = trio.open_memory_channel[Msg](rcvhwm if rcvhwm > 0 else math.inf)
+        self._setup(out_send, out_recv, in_send, in_recv, endpoint, conflate, shared_encoder)
+
+    def _setup(
+        self,
+        out_send: trio.MemorySendChannel[Msg],
+        out_recv: trio.MemoryReceiveChannel[Msg],
+        in_send: trio.MemorySendChannel[Msg],
+        in_recv: trio.MemoryReceiveChannel[Msg],
+        endpoint: str,
+        conflate: bool,
+        shared_encoder: Callable[[Msg], bytes] | None,
+    ) -> None:
+        self._conflate = conflate
         self._out_send = out_send
         self._out_recv = out_recv
         self._in_send = in_send
         self._in_recv = in_recv
         #: Enqueue a whole message for the peer; raises trio.WouldBlock at SNDHWM.
-        self.send_nowait = self._send_conflate if conflate else out_send.send_nowait
+        self.send_nowait: Callable[[Msg], None] = (
+            self._send_conflate if conflate else out_send.send_nowait
+        )
         #: Take one whole message from the peer; trio.WouldBlock when empty,
         #: trio.EndOfChannel once terminated and drained.
-        self.recv_nowait = in_recv.receive_nowait
+        self.recv_nowait: Callable[[], Msg] = in_recv.receive_nowait
         self.endpoint = endpoint
-        self.engine: Engine | None = None
+        #: what carries this pipe's messages now (None: no connection at the moment)
+        self.carrier: Carrier | None = None
+        #: how this pipe's peers encode a message, when many pipes can share the bytes
+        self.shared_encoder = shared_encoder
         self.routing_id = b""
         self.peer_identity = b""
         self.peer_socket_type = ""
         self.peer_properties: dict[str, bytes] = {}
         self.peer_minor = 1
+        self.peer_address = ""
         self.terminated = False
         #: Free for the pattern's per-pipe bookkeeping.
         self.state: Any = None
+
+    @classmethod
+    def from_channels(
+        cls,
+        out_send: trio.MemorySendChannel[Msg],
+        out_recv: trio.MemoryReceiveChannel[Msg],
+        in_send: trio.MemorySendChannel[Msg],
+        in_recv: trio.MemoryReceiveChannel[Msg],
+        endpoint: str = "",
+    ) -> Pipe:
+        """A pipe over channels made elsewhere (inproc cross-links two pipes' channels)."""
+        pipe = cls.__new__(cls)
+        pipe._setup(out_send, out_recv, in_send, in_recv, endpoint, False, None)
+        return pipe
 
     def __repr__(self) -> str:
         return f"<Pipe {self.endpoint or '?'} id={self.routing_id!r}>"
@@ -138,8 +191,8 @@ class Pipe:
         self.send_nowait = self._out_send.send_nowait if not self._conflate else self._send_conflate
 
     def _send_direct(self, msg: Msg) -> None:
-        engine = self.engine
-        if engine is not None and engine.try_write_now(msg):
+        carrier = self.carrier
+        if carrier is not None and carrier.try_write_now(msg):
             return
         self.disable_direct()
         self._out_send.send_nowait(msg)
@@ -179,8 +232,8 @@ class Pipe:
         Commands bypass the HWM. While no connection is attached they are dropped:
         patterns replay their state (e.g. every subscription) on each new connection.
         """
-        if self.engine is not None and not self.terminated:
-            self.engine.send_command(command)
+        if self.carrier is not None and not self.terminated:
+            self.carrier.send_command(command)
 
     def outbound_pending(self) -> bool:
         """Whether messages are queued, or held by a writer that has not written them.
@@ -192,7 +245,7 @@ class Pipe:
         st = self._out_send.statistics()
         if st.current_buffer_used:
             return True
-        return self.engine is not None and st.tasks_waiting_receive == 0
+        return self.carrier is not None and st.tasks_waiting_receive == 0
 
     def outbound_queued(self) -> int:
         return self._out_send.statistics().current_buffer_used
@@ -204,7 +257,7 @@ class Pipe:
         return PipeStatistics(
             endpoint=self.endpoint,
             routing_id=self.routing_id,
-            connected=self.engine is not None,
+            connected=self.carrier is not None,
             outbound_queued=self.outbound_queued(),
             inbound_queued=self.inbound_queued(),
         )

@@ -46,30 +46,38 @@ import trio
 from trio.lowlevel import cancel_shielded_checkpoint, checkpoint_if_cancelled
 
 from . import _constants as C
-from ._acceptor import serve_endpoint
-from ._dialer import dial_loop
+from ._core import YIELD_EVERY, SocketCore
 from ._errors import Again, ContextTerminated, ZMQError
-from ._monitor import Event, Monitor, MonitorEvent
+from ._loan import LENT, ReadLoan
+from ._monitor import Event, Monitor
 from ._options import OPTIONS, Options, lookup
 from ._patterns import PATTERNS
-from ._pipe import Pipe, PipeStatistics
+from ._pipe import PipeStatistics
 from ._routing.pipe_like import RECV_TERMINATED
-from ._transports import split_endpoint, transport_for
-from ._wait import WaitQueue
+from ._transports import Binding, Dialing, split_endpoint, transport_for
 
 if TYPE_CHECKING:
     from ._context import Context
-    from ._engine import Engine
 
 __all__ = ["YIELD_EVERY", "Socket", "SocketStatistics"]
 
-#: A ``send``/``recv`` that completes without waiting yields to the scheduler
-#: once every this many calls (see the module docstring).
-YIELD_EVERY = 128
 
 Msg = list[bytes]
 
 _BUFFER_TYPES = (bytes, bytearray, memoryview)
+
+
+class _Bound:
+    """One bound endpoint: its binding, the scope it is served in, and an event set
+    once it is closed (the address is free again)."""
+
+    __slots__ = ("binding", "closed", "scope")
+
+    def __init__(self, binding: Binding) -> None:
+        self.binding = binding
+        self.scope = trio.CancelScope()
+        self.closed = trio.Event()
+
 
 #: Security options that would select a mechanism trinq does not implement yet: a
 #: non-default value raises ENOTSUP (never a silent fall-back to NULL).
@@ -179,44 +187,30 @@ class Socket(trio.abc.AsyncResource):
         if name not in PATTERNS:
             raise ZMQError(C.EINVAL, f"socket type {name} is not implemented yet")
         self.context = context
-        self._opts = Options.for_socket_type(self.socket_type)
-        self._pattern = PATTERNS[name](self._opts)
+        opts = self._opts = Options.for_socket_type(self.socket_type)
+        pattern = self._pattern = PATTERNS[name](opts)
         # bound once: the per-message send path skips two attribute lookups. (recv
         # is looked up on each call: SUB swaps its recv_nowait as its filter changes.)
-        self._pattern_send = self._pattern.send_nowait
+        self._pattern_send = pattern.send_nowait
         for key, value in options.items():
             self.setsockopt(key, value)
-        self._send_lot = WaitQueue()
-        self._recv_lot = WaitQueue()
-        self._send_budget = YIELD_EVERY
-        self._recv_budget = YIELD_EVERY
-        #: True once the socket waited or yielded since its last send: the next
-        #: send may be written directly by the engine (Engine.try_write_now).
-        self._direct_ok = True
+        #: everything engines and transports see of this socket (trinq._core)
+        core = self._core = SocketCore(opts, pattern, context, self._spawn)
+        # the core's containers, by their own names here (the same objects)
+        self._send_lot = core.senders
+        self._recv_lot = core.receivers
+        self._pipes = core.pipes
         self._partial_send: list[bytes] = []
         self._partial_recv: deque[bytes] = deque()
-        self._pipes: set[Pipe] = set()
-        #: the engine whose reader lent reading to this socket's receivers, if any
-        self._lent_engine: Engine | None = None
-        self._monitors: list[Monitor] = []
-        self._stats = [0, 0, 0, 0]  # messages in, messages out, bytes in, bytes out
-        self._conn_counter = 0
-        # endpoint -> (scope of the endpoint and its connections, scope of its
-        # listeners, event set once its listeners are closed)
-        self._bound: dict[str, tuple[trio.CancelScope, trio.CancelScope, trio.Event]] = {}
-        self._connected: dict[str, list[trio.CancelScope]] = {}
-        self._connect_pipes: dict[str, list[Pipe]] = {}
+        self._bound: dict[str, _Bound] = {}
+        self._connected: dict[str, list[Dialing]] = {}
         self._nursery: trio.Nursery | None = None
         self._pending: list[tuple[Any, tuple[Any, ...]]] = []
         self._started = trio.Event()
         self._finished = trio.Event()
-        self._drained = trio.Event()
-        self._closing = False
         self._closed = False
         self._cancelled = False
-        #: set by Context.term(): closed-socket errors become ContextTerminated
-        self._terminated = False
-        self._opts.last_endpoint = ""
+        opts.last_endpoint = ""
         context._start_socket(self)
 
     def __repr__(self) -> str:
@@ -239,13 +233,12 @@ class Socket(trio.abc.AsyncResource):
         finally:
             self._nursery = None
             self._closed = True
-            self._closing = True
-            for pipe in list(self._pipes):
-                self._terminate_pipe(pipe)
-            self._wake_all()
-            for mon in self._monitors:
-                mon.emit(MonitorEvent(Event.MONITOR_STOPPED, 0, ""))
-                mon.close()
+            core = self._core
+            core.closing = True
+            for pipe in list(core.pipes):
+                core.terminate_pipe(pipe)
+            core.wake_all()
+            core.stop_monitors()
             self._finished.set()
 
     def _spawn(self, fn: Any, *args: Any) -> None:
@@ -319,10 +312,10 @@ class Socket(trio.abc.AsyncResource):
         if recv:
             if any(p.inbound_queued() for p in self._pipes):
                 return True
-            engine = self._lending_engine()  # nobody else reads the socket then
+            loan = self._lending_loan()  # nobody else reads the socket then
             return (
-                engine is not None
-                and bool(engine.read_available())
+                loan is not None
+                and bool(loan.read_available())
                 and any(p.inbound_queued() for p in self._pipes)
             )
         return any(p.writable() for p in self._pipes)
@@ -346,13 +339,13 @@ class Socket(trio.abc.AsyncResource):
     # --- endpoints ---------------------------------------------------------------
 
     def _check_open(self) -> None:
-        if self._closing:
+        if self._core.closing:
             raise self._closed_error()
 
     def _closed_error(self) -> ZMQError:
         """What an operation on a closed socket raises: ``ContextTerminated`` once
         ``ctx.term()`` closed it (as pyzmq), else ``ZMQError(ENOTSOCK)``."""
-        if self._terminated:
+        if self._core.terminated:
             return ContextTerminated()
         return ZMQError(C.ENOTSOCK, "socket is closed")
 
@@ -367,37 +360,40 @@ class Socket(trio.abc.AsyncResource):
         scheme, address = split_endpoint(endpoint)
         transport = transport_for(scheme)
         await self._started.wait()
-        listeners, resolved = await transport.listen(address, self._opts)
+        binding = await transport.bind(self._core, address)
+        resolved = binding.endpoint
         if resolved in self._bound:
-            for listener in listeners:
-                await trio.aclose_forcefully(listener)
+            await binding.discard()
             raise ZMQError(C.EADDRINUSE, f"already bound to {resolved}")
-        scope = trio.CancelScope()
-        listen_scope = trio.CancelScope()
-        closed = trio.Event()
-        self._bound[resolved] = (scope, listen_scope, closed)
+        bound = self._bound[resolved] = _Bound(binding)
         assert self._nursery is not None
         try:
-            await self._nursery.start(
-                serve_endpoint, self, resolved, transport, listeners, scope, listen_scope, closed
-            )
+            await self._nursery.start(self._serve, bound)
         except BaseException:
             self._bound.pop(resolved, None)
             raise
         self._opts.last_endpoint = resolved
         return resolved
 
+    async def _serve(
+        self, bound: _Bound, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        try:
+            with bound.scope:
+                await bound.binding.serve(task_status=task_status)
+        finally:
+            bound.closed.set()  # the address is free again (unbind() waits for this)
+
     async def unbind(self, endpoint: str) -> None:
         """Stop listening on ``endpoint`` (as returned by :meth:`bind`) and close the
         connections accepted through it. Cancellation: the unbind is already done
         when this yields; a cancel only skips the wait for the listener to close."""
         self._check_open()
-        scopes = self._bound.pop(endpoint, None)
-        if scopes is None:
+        bound = self._bound.pop(endpoint, None)
+        if bound is None:
             raise ZMQError(C.ENOENT, f"not bound to {endpoint}")
-        scope, _, closed = scopes
-        scope.cancel()
-        await closed.wait()  # the address can be bound again once this returns
+        bound.scope.cancel()
+        await bound.closed.wait()  # the address can be bound again once this returns
 
     def connect(self, endpoint: str) -> None:
         """Connect to ``endpoint`` in the background (sync, as in libzmq).
@@ -410,92 +406,27 @@ class Socket(trio.abc.AsyncResource):
         scheme, address = split_endpoint(endpoint)
         transport = transport_for(scheme)
         transport.check_connect_address(address)
-        pipe = None
-        connect_rid = self._opts.connect_routing_id
+        opts = self._opts
+        connect_rid = opts.connect_routing_id
         if connect_rid:
             # libzmq: the option applies to the next connect() only.
-            self._opts.connect_routing_id = b""
-        if not self._opts.immediate:
-            pipe = self._new_pipe(endpoint)
-            pipe.routing_id = connect_rid
-            self._attach_pipe(pipe)
-            self._connect_pipes.setdefault(endpoint, []).append(pipe)
-        scope = trio.CancelScope()
-        self._connected.setdefault(endpoint, []).append(scope)
-        self._spawn(dial_loop, self, endpoint, transport, address, pipe, scope, connect_rid)
-        self._opts.last_endpoint = endpoint
+            opts.connect_routing_id = b""
+        dialing = transport.connect(self._core, endpoint, address, connect_rid)
+        self._connected.setdefault(endpoint, []).append(dialing)
+        opts.last_endpoint = endpoint
 
     def disconnect(self, endpoint: str) -> None:
         """Stop connecting to ``endpoint`` and close its connection (sync)."""
         self._check_open()
-        scopes = self._connected.pop(endpoint, None)
-        if not scopes:
+        dialings = self._connected.pop(endpoint, None)
+        if not dialings or all(d.ended for d in dialings):
             raise ZMQError(C.ENOENT, f"not connected to {endpoint}")
-        for scope in scopes:
-            scope.cancel()
+        for dialing in dialings:
+            dialing.stop()
         # As libzmq's term_endpoint: from now on nothing is routed to this peer.
-        for pipe in self._connect_pipes.pop(endpoint, ()):
-            self._terminate_pipe(pipe)
-
-    def _dialer_ended(self, endpoint: str, scope: trio.CancelScope) -> None:
-        scopes = self._connected.get(endpoint)
-        if scopes and scope in scopes:
-            scopes.remove(scope)
-            if not scopes:
-                del self._connected[endpoint]
-
-    # --- pipes (called by engines and dialers) ------------------------------------
-
-    def _new_pipe(self, endpoint: str) -> Pipe:
-        return Pipe(self._opts.sndhwm, self._opts.rcvhwm, endpoint, conflate=self._opts.conflate)
-
-    def _attach_pipe(self, pipe: Pipe) -> None:
-        if len(self._pipes) == 1:  # only the only pipe's engine lends (receive_inline)
-            for other in self._pipes:
-                if other.engine is not None:
-                    other.engine.end_lending()
-        self._pipes.add(pipe)
-        self._pattern.attach(pipe)
-        self._wake_all()
-
-    def _terminate_pipe(self, pipe: Pipe) -> None:
-        pipes = self._connect_pipes.get(pipe.endpoint)
-        if pipes and pipe in pipes:
-            pipes.remove(pipe)
-            if not pipes:
-                del self._connect_pipes[pipe.endpoint]
-        if pipe in self._pipes:
-            self._pipes.discard(pipe)
-            self._pattern.detach(pipe)
-        pipe.terminate()
-        self._wake_all()
-
-    def _notify_writable(self) -> None:
-        if self._send_lot:
-            self._send_lot.unpark_all()
-
-    def _wake_all(self) -> None:
-        if self._send_lot:
-            self._send_lot.unpark_all()
-        if self._recv_lot:
-            self._recv_lot.unpark_all()
-
-    def _next_connection_id(self) -> int:
-        self._conn_counter += 1
-        return self._conn_counter
-
-    def _emit(
-        self,
-        event: Event,
-        value: int,
-        endpoint: str,
-        reason: str | None = None,
-        peer_address: str | None = None,
-    ) -> None:
-        if self._monitors:
-            ev = MonitorEvent(event, value, endpoint, reason, peer_address)
-            for mon in self._monitors:
-                mon.emit(ev)
+        core = self._core
+        for pipe in core.pop_connect_pipes(endpoint):
+            core.terminate_pipe(pipe)
 
     # --- sending -----------------------------------------------------------------
 
@@ -517,7 +448,8 @@ class Socket(trio.abc.AsyncResource):
             return
         # Fast path, inlined: see "the cost model" in the module docstring.
         await checkpoint_if_cancelled()
-        if self._closing:
+        core = self._core
+        if core.closing:
             raise self._closed_error()
         frames = [data]
         try:
@@ -525,12 +457,12 @@ class Socket(trio.abc.AsyncResource):
         except trio.WouldBlock:
             await self._send_wait(frames)
             return
-        budget = self._send_budget - 1
+        budget = core.send_budget - 1
         if budget:
-            self._send_budget = budget
+            core.send_budget = budget
         else:
-            self._send_budget = YIELD_EVERY
-            self._direct_ok = True
+            core.send_budget = YIELD_EVERY
+            core.direct_ok = True
             await cancel_shielded_checkpoint()
 
     async def _send_frame_slow(self, data: bytes, flags: int) -> None:
@@ -584,7 +516,8 @@ class Socket(trio.abc.AsyncResource):
         # send() inlines this body for the single-frame case (one coroutine less per
         # message on the hottest path): keep the two in step.
         await checkpoint_if_cancelled()
-        if self._closing:
+        core = self._core
+        if core.closing:
             raise self._closed_error()
         try:
             self._pattern_send(frames)
@@ -593,12 +526,12 @@ class Socket(trio.abc.AsyncResource):
                 raise Again() from None
             await self._send_wait(frames)
             return
-        budget = self._send_budget - 1
+        budget = core.send_budget - 1
         if budget:
-            self._send_budget = budget
+            core.send_budget = budget
         else:
-            self._send_budget = YIELD_EVERY
-            self._direct_ok = True
+            core.send_budget = YIELD_EVERY
+            core.direct_ok = True
             await cancel_shielded_checkpoint()
 
     async def _send_wait(self, frames: Msg) -> None:
@@ -612,16 +545,17 @@ class Socket(trio.abc.AsyncResource):
         raise Again("send timed out (sndtimeo)")
 
     async def _send_park(self, frames: Msg) -> None:
+        core = self._core
         while True:
-            self._direct_ok = True
-            await self._send_lot.park()
-            if self._closing:
+            core.direct_ok = True
+            await core.senders.park()
+            if core.closing:
                 raise self._closed_error()
             try:
                 self._pattern_send(frames)
             except trio.WouldBlock:
                 continue
-            self._send_budget = YIELD_EVERY
+            core.send_budget = YIELD_EVERY
             return
 
     # --- receiving ---------------------------------------------------------------
@@ -641,12 +575,13 @@ class Socket(trio.abc.AsyncResource):
                 raise self._would_block() from None
             msg = await self._recv_wait()
         else:
-            budget = self._recv_budget - 1
+            core = self._core
+            budget = core.recv_budget - 1
             if budget:
-                self._recv_budget = budget
+                core.recv_budget = budget
             else:
-                self._recv_budget = YIELD_EVERY
-                self._direct_ok = True
+                core.recv_budget = YIELD_EVERY
+                core.direct_ok = True
                 await cancel_shielded_checkpoint()
         # received messages travel as tuples (see zmtp raw_messages); users get lists
         return msg if type(msg) is list else list(msg)
@@ -674,12 +609,13 @@ class Socket(trio.abc.AsyncResource):
                 # _recv_wait() without a frame when there is no rcvtimeo
                 msg = await (self._recv_park() if self._opts.rcvtimeo < 0 else self._recv_wait())
             else:
-                budget = self._recv_budget - 1
+                core = self._core
+                budget = core.recv_budget - 1
                 if budget:
-                    self._recv_budget = budget
+                    core.recv_budget = budget
                 else:
-                    self._recv_budget = YIELD_EVERY
-                    self._direct_ok = True
+                    core.recv_budget = YIELD_EVERY
+                    core.direct_ok = True
                     await cancel_shielded_checkpoint()
         if len(msg) > 1:
             self._partial_recv.extend(msg[1:])
@@ -706,7 +642,7 @@ class Socket(trio.abc.AsyncResource):
             except RECV_TERMINATED:
                 msg = self._pattern.recv_after_end()
         except trio.WouldBlock:
-            if self._lent_engine is None:  # (drain loops end here once per batch)
+            if self._core.loan is None:  # (drain loops end here once per batch)
                 raise self._would_block() from None
             try:
                 msg = self._read_and_take()
@@ -748,7 +684,7 @@ class Socket(trio.abc.AsyncResource):
 
     def _would_block(self) -> ZMQError:
         """What a receive that must not wait raises when nothing is queued."""
-        if self._closing:
+        if self._core.closing:
             return self._closed_error()
         return Again()
 
@@ -773,38 +709,40 @@ class Socket(trio.abc.AsyncResource):
         raise Again("receive timed out (rcvtimeo)")
 
     async def _recv_park(self) -> Msg:
+        core = self._core
+        lot = core.receivers
+        pipes = core.pipes
         while True:
-            if self._closing:
+            if core.closing:
                 raise self._closed_error()
-            self._direct_ok = True
-            lot = self._recv_lot
-            engine = self._lent_engine
-            # _lending_engine(), inlined (on every request/reply receive), and only
-            # for the first receiver: others park, and the reader wakes them
+            core.direct_ok = True
+            loan = core.loan
+            # _lending_loan(), inlined (on every request/reply receive), and only for
+            # the first receiver: others park, and the reader wakes them
             if (
-                engine is not None
-                and engine.lent
-                and engine._handback is None
-                and len(self._pipes) == 1
+                loan is not None
+                and loan.state == LENT
+                and len(pipes) == 1
                 and not lot._tasks
-                and lot.interrupt is None
+                and lot.waker is None
             ):
-                await engine.receive_inline()
+                await loan.borrow()
             else:
                 await lot.park()
             try:
                 msg = self._take()
             except trio.WouldBlock:
                 continue
-            self._recv_budget = YIELD_EVERY
+            core.recv_budget = YIELD_EVERY
             return msg
 
-    def _lending_engine(self) -> Engine | None:
-        """The engine of this socket's only pipe, if it lends reading to receivers
-        (``Engine.receive_inline``: request/reply sockets with a single peer)."""
-        engine = self._lent_engine
-        if engine is not None and len(self._pipes) == 1 and engine.can_lend():
-            return engine
+    def _lending_loan(self) -> ReadLoan | None:
+        """The read loan of this socket's only connection, if it is lent to receivers
+        (request/reply sockets with a single peer: trinq._loan)."""
+        core = self._core
+        loan = core.loan
+        if loan is not None and len(core.pipes) == 1 and loan.state == LENT:
+            return loan
         return None
 
     def _take_or_read(self) -> Msg:
@@ -815,10 +753,10 @@ class Socket(trio.abc.AsyncResource):
             return self._read_and_take()
 
     def _read_and_take(self) -> Msg:
-        """After a take found nothing: if the engine is lending (nobody else reads the
-        socket then), read what has arrived and take again; else ``trio.WouldBlock``."""
-        engine = self._lending_engine()
-        if engine is None or not engine.read_available():
+        """After a take found nothing: if the connection is lent (nobody else reads it
+        then), read what has arrived and take again; else ``trio.WouldBlock``."""
+        loan = self._lending_loan()
+        if loan is None or not loan.read_available():
             raise trio.WouldBlock
         return self._take()
 
@@ -843,21 +781,23 @@ class Socket(trio.abc.AsyncResource):
         events behind, further events are dropped (and counted in ``.dropped``).
         """
         mon = Monitor(events, capacity)
-        self._monitors.append(mon)
+        self._core.add_monitor(mon)
         return mon
 
     def statistics(self) -> SocketStatistics:
         """A frozen snapshot of peers, queues and traffic counters."""
         pipes = tuple(p.statistics() for p in self._pipes)
+        counters = self._core.counters
+        connected = (ep for ep, ds in self._connected.items() if not all(d.ended for d in ds))
         return SocketStatistics(
             socket_type=self.socket_type.name,
             peers=len(pipes),
             pipes=pipes,
-            messages_in=self._stats[0],
-            messages_out=self._stats[1],
-            bytes_in=self._stats[2],
-            bytes_out=self._stats[3],
-            endpoints=(*self._bound, *self._connected),
+            messages_in=counters.messages_in,
+            messages_out=counters.messages_out,
+            bytes_in=counters.bytes_in,
+            bytes_out=counters.bytes_out,
+            endpoints=(*self._bound, *connected),
         )
 
     # --- closing -----------------------------------------------------------------
@@ -865,17 +805,7 @@ class Socket(trio.abc.AsyncResource):
     @property
     def closed(self) -> bool:
         """True once :meth:`close` or :meth:`aclose` was called."""
-        return self._closing
-
-    def _outbound_pending(self) -> bool:
-        for pipe in self._pipes_for_linger:
-            if pipe.outbound_pending():
-                return True
-        return False
-
-    def _check_drained(self) -> None:
-        if self._closing and not self._outbound_pending():
-            self._drained.set()
+        return self._core.closing
 
     async def aclose(self) -> None:
         """Close the socket, honouring ``linger``, and wait until it is closed.
@@ -886,7 +816,7 @@ class Socket(trio.abc.AsyncResource):
         socket is closed at once (remaining messages are dropped) and the
         cancellation propagates; the socket is always closed afterwards.
         """
-        if not self._closing:
+        if not self._core.closing:
             self._begin_close()
         await self._finish_close()
 
@@ -896,7 +826,7 @@ class Socket(trio.abc.AsyncResource):
         The socket refuses further use at once; pending messages are written in the
         background for up to ``linger`` ms.
         """
-        if self._closing:
+        if self._core.closing:
             return
         if linger is not None:
             self._opts.set("linger", linger)
@@ -905,16 +835,17 @@ class Socket(trio.abc.AsyncResource):
 
     async def __aexit__(self, *exc_info: object) -> None:
         """Close (as :meth:`aclose`); when the body raised, with linger 0."""
-        if exc_info[1] is not None and not self._closing:
+        if exc_info[1] is not None and not self._core.closing:
             self._opts.set("linger", 0)
         await self.aclose()
 
     async def _finish_close(self) -> None:
+        core = self._core
         try:
             linger = self._opts.linger
-            if linger != 0 and not self._cancelled and self._outbound_pending():
+            if linger != 0 and not self._cancelled and core.outbound_pending():
                 with trio.move_on_after(linger / 1000 if linger > 0 else math.inf):
-                    await self._drained.wait()
+                    await core.drained.wait()
         finally:
             if not self._cancelled:
                 self._cancel_everything()
@@ -923,30 +854,41 @@ class Socket(trio.abc.AsyncResource):
                 await self._finished.wait()
 
     def _begin_close(self) -> None:
-        self._closing = True
-        self._pipes_for_linger = list(self._pipes)
+        core = self._core
+        core.closing = True
+        core.linger_pipes = list(core.pipes)
         # Stop accepting; connections already accepted keep writing during linger.
-        for _, listen_scope, _ in self._bound.values():
-            listen_scope.cancel()
+        for bound in self._bound.values():
+            bound.binding.stop_accepting()
         # Refuse new messages; writers drain what is queued, then end.
-        for pipe in list(self._pipes):
+        for pipe in list(core.pipes):
             self._pattern.detach(pipe)
             pipe.terminate()
-        self._wake_all()
-        self._check_drained()
+        core.wake_all()
+        core.check_drained()
 
     def _cancel_everything(self) -> None:
-        for scopes in self._connected.values():
-            for scope in scopes:
-                scope.cancel()
+        for dialings in self._connected.values():
+            for dialing in dialings:
+                dialing.stop()
         self._connected.clear()
-        for scope, _, _ in self._bound.values():
-            scope.cancel()
+        for bound in self._bound.values():
+            bound.scope.cancel()
         self._bound.clear()
         self._cancelled = True
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
         self.context._forget_socket(self)
+
+    # --- for the Context -------------------------------------------------------------
+
+    def _context_terminating(self, *, body_raised: bool) -> None:
+        """``ctx.term()`` (or the context's exit) closes this socket: its closed-socket
+        errors become ContextTerminated; with ``body_raised``, linger 0."""
+        core = self._core
+        core.terminated = True
+        if body_raised and not core.closing:
+            self._opts.set("linger", 0)
 
 
 def _make_option_property(name: str) -> property:

@@ -10,11 +10,12 @@ measurably lengthened it: one-way p50 latency in same-session A/B runs went from
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from trio.lowlevel import (
     Abort,
     Task,
     current_task,
-    notify_closing,
     reschedule,
     wait_task_rescheduled,
 )
@@ -28,28 +29,33 @@ class WaitQueue:
     ``await park()`` sleeps until ``unpark_all()``; a cancelled park leaves the queue
     and consumes nothing.
 
-    One waiter may instead wait for a file descriptor to become readable and
-    register that descriptor as :attr:`interrupt` (the receiver that reads its
-    socket's only connection itself, see ``Engine.receive_inline``):
-    ``unpark_all()`` then wakes it with ``trio.lowlevel.notify_closing`` (its wait
-    raises ``trio.ClosedResourceError``), so whoever wakes the queue's waiters wakes
-    it too. (A cancel scope would do the same, but entering one costs several times
-    what the rest of a receive does.)
+    One waiter may instead wait for something else (the receiver that reads its
+    socket's only connection itself waits for the kernel: ``trinq._loan``) and
+    register a :attr:`waker`, a callable that ends that wait: ``unpark_all()`` calls
+    it (once) along with rescheduling the parked tasks, so whoever wakes the queue's
+    waiters wakes that one too. (A cancel scope would do the same, but entering one
+    costs several times what the rest of a receive does; the loan's waker is a
+    ``functools.partial(notify_closing, fd)``, which costs no Python frame.)
     """
 
-    __slots__ = ("_tasks", "interrupt", "interrupt_task")
+    __slots__ = ("_tasks", "waker", "waker_task")
 
     def __init__(self) -> None:
         self._tasks: list[Task] = []
-        self.interrupt: int | None = None
-        #: the task waiting on :attr:`interrupt` (it clears both only while it owns them)
-        self.interrupt_task: Task | None = None
+        self.waker: Callable[[], object] | None = None
+        #: the task that registered :attr:`waker` (it clears both only while it owns them)
+        self.waker_task: Task | None = None
 
     def __len__(self) -> int:
-        return len(self._tasks) + (self.interrupt is not None)
+        return len(self._tasks) + (self.waker is not None)
 
     def __bool__(self) -> bool:
-        return bool(self._tasks) or self.interrupt is not None
+        return bool(self._tasks) or self.waker is not None
+
+    @property
+    def parked(self) -> int:
+        """Tasks parked in :meth:`park` (not counting a :attr:`waker`)."""
+        return len(self._tasks)
 
     async def park(self) -> None:
         task = current_task()
@@ -63,9 +69,10 @@ class WaitQueue:
         await wait_task_rescheduled(abort)
 
     def unpark_all(self) -> None:
-        if self.interrupt is not None:
-            fd, self.interrupt, self.interrupt_task = self.interrupt, None, None
-            notify_closing(fd)
+        waker = self.waker
+        if waker is not None:
+            self.waker = self.waker_task = None
+            waker()
         tasks = self._tasks
         if tasks:
             self._tasks = []

@@ -53,6 +53,11 @@ class Pattern:
     #: (REQ, REP, DEALER, ROUTER, PAIR): the engine's reader then steps back until the
     #: woken receiver has run, so the answer is written before the reader reads again.
     replies_to_receives: ClassVar[bool] = False
+    #: True for STREAM: connections carry raw bytes (no ZMTP), ``trinq._codec.RawCodec``.
+    raw: ClassVar[bool] = False
+    #: False where each connection is a new peer (STREAM): no connect-side pipe made at
+    #: ``connect()`` that outlives reconnects; every connection brings its own.
+    pipes_outlive_connections: ClassVar[bool] = True
 
     def __init__(self, options: Options) -> None:
         self.options = options

@@ -7,7 +7,8 @@ attached pipe plus a :class:`SubscriptionTrie` (prefix -> subscribed pipes), fil
 by the Subscribe/Cancel events the engine hands to :meth:`on_command` (the ZMTP
 layer turns both wire forms -- 3.1 SUBSCRIBE/CANCEL commands and ``\\x01``/``\\x00``
 messages -- into those events). A send matches the first frame against the trie,
-encodes the message *once* and queues the same wire bytes on every matching pipe;
+encodes the message *once* and queues the same wire bytes on every matching pipe
+(when every attached pipe's connection encodes that way: ``Pipe.shared_encoder``);
 a pipe at its SNDHWM misses the message (RFC 29: "SHALL silently drop the message
 if the queue for a subscriber is full"). With ``xpub_nodrop`` the send waits
 instead while any matching pipe is full.
@@ -40,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from .. import zmtp
-from .._constants import CURVE, EINVAL, ENOTSUP
+from .._constants import EINVAL, ENOTSUP
 from .._errors import ZMQError
 from .._pipe import Encoded
 from .._routing import Distributor, FairQueue, PrefixFilter, SubscriptionTrie
@@ -71,12 +72,16 @@ class _Publisher(Pattern):
         self._trie = SubscriptionTrie()
         #: pipe -> the prefixes its peer asked for (verboser / manual reporting)
         self._asked: dict[Pipe, set[bytes]] = {}
+        #: attached pipes that cannot take the shared encoding (inproc, CURVE, ...)
+        self._unshared = 0
 
     # --- pipes -------------------------------------------------------------------
 
     def attach(self, pipe: Pipe) -> None:
         self._dist.attach(pipe)
         self._asked[pipe] = set()
+        if pipe.shared_encoder is not _encode_message:
+            self._unshared += 1
         welcome = self.options.xpub_welcome_msg
         if welcome:
             try:
@@ -87,6 +92,8 @@ class _Publisher(Pattern):
     def detach(self, pipe: Pipe) -> None:
         self._dist.detach(pipe)
         asked = self._asked.pop(pipe, None)
+        if asked is not None and pipe.shared_encoder is not _encode_message:
+            self._unshared -= 1
         emptied = self._trie.remove_pipe(pipe)
         if not self.reports or asked is None:
             return
@@ -144,10 +151,11 @@ class _Publisher(Pattern):
             return
         if opts.xpub_nodrop and not self._dist.all_writable(targets):
             raise trio.WouldBlock
-        if len(targets) == 1 or opts.mechanism == CURVE:
+        if len(targets) == 1 or self._unshared:
             item: Any = msg
         else:
-            # Encode once; the same wire bytes go to every matching peer.
+            # Encode once; the same wire bytes go to every matching peer (each of
+            # them says it encodes so: Pipe.shared_encoder).
             item = Encoded(_encode_message(msg))
         self._dist.send_to_pipes(item, targets)
 

@@ -1,13 +1,22 @@
-"""Transport registry: endpoint scheme -> transport.
+"""Transports: endpoint scheme -> what serves and dials it.
 
-A transport turns an endpoint address (the part after ``scheme://``) into trio
-objects: ``await listen(address, options)`` returns listeners plus the resolved
-endpoint, and ``await connect(address, options)`` returns a connected stream.
-Byte-stream transports (tcp, ipc) hand back :class:`trio.abc.Stream`; a
-message-oriented transport (ws, udp) plugs in by returning a stream-like object
-from its own adapter, so the engine never needs to know which one it drives.
+A transport owns both ends of its endpoints: ``await bind(core, address)`` returns
+a :class:`Binding` (bound now, so errors such as EADDRINUSE reach the caller),
+whose ``serve()`` the socket runs in its nursery until it unbinds or closes; and
+``connect(core, endpoint, address, routing_id)`` (sync, as in libzmq) starts
+whatever makes and keeps the connection, returning a :class:`Dialing` handle.
 
-This layer only does I/O: no ZMTP, no patterns.
+What kinds plug in here (docs/design.md, "How to add a transport"):
+
+* byte-stream transports (tcp, ipc): :class:`~._streams.StreamTransport` -- an
+  accept loop and a reconnecting dial loop, one engine per connection;
+* message transports (ws, later): the same, with a per-connection upgrade in
+  ``prepare_accepted`` and their own codec;
+* in-memory (inproc): :mod:`._inproc` -- no engine, the two sockets' pipes are
+  cross-linked;
+* datagram (udp, later): an engine-less reader/writer on one datagram socket.
+
+Transports talk to the socket only through its :class:`~trinq._core.SocketCore`.
 """
 
 from __future__ import annotations
@@ -17,10 +26,41 @@ from typing import Protocol
 import trio
 
 from .._constants import EPROTONOSUPPORT
+from .._core import SocketCore
 from .._errors import ZMQError
-from .._options import Options
 
-__all__ = ["Transport", "register", "split_endpoint", "transport_for"]
+__all__ = ["Binding", "Dialing", "Transport", "register", "split_endpoint", "transport_for"]
+
+
+class Binding(Protocol):
+    """One bound endpoint."""
+
+    #: the resolved endpoint (port 0 / ``*`` filled in)
+    endpoint: str
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = ...) -> None:
+        """Serve until cancelled (call ``task_status.started()`` once serving); the
+        endpoint is free again when this returns."""
+        ...
+
+    def stop_accepting(self) -> None:
+        """Take no new peers; the ones already there keep going (linger)."""
+        ...
+
+    async def discard(self) -> None:
+        """Release a binding that will not be served (the socket refused it)."""
+        ...
+
+
+class Dialing(Protocol):
+    """One ``connect()``."""
+
+    #: the dialing ended by itself (a protocol error, ``reconnect_ivl=-1``)
+    ended: bool
+
+    def stop(self) -> None:
+        """Stop making connections (``disconnect()``, or the socket closes)."""
+        ...
 
 
 class Transport(Protocol):
@@ -30,20 +70,15 @@ class Transport(Protocol):
 
     def check_connect_address(self, address: str) -> None:
         """Validate a connect address synchronously; raise ZMQError(EINVAL) if malformed."""
+        ...
 
-    async def listen(
-        self, address: str, options: Options
-    ) -> tuple[list[trio.abc.Listener[trio.abc.Stream]], str]:
-        """Start listening; return the listeners and the resolved endpoint."""
+    async def bind(self, core: SocketCore, address: str) -> Binding:
+        """Bind ``address`` for the socket behind ``core``."""
+        ...
 
-    async def connect(self, address: str, options: Options) -> trio.abc.Stream:
-        """Open one connection to ``address``."""
-
-    def prepare_accepted(self, stream: trio.abc.Stream, options: Options) -> trio.abc.Stream:
-        """Apply options to an accepted stream; return the stream the engine drives."""
-
-    def peer_address(self, stream: trio.abc.Stream) -> str:
-        """A printable address of the remote end (for monitor events and ZAP)."""
+    def connect(self, core: SocketCore, endpoint: str, address: str, routing_id: bytes) -> Dialing:
+        """Start connecting ``endpoint`` (sync); ``routing_id`` is connect_routing_id."""
+        ...
 
 
 _REGISTRY: dict[str, Transport] = {}
@@ -76,11 +111,13 @@ def transport_for(scheme: str) -> Transport:
 
 
 def _register_builtin() -> None:
+    from ._inproc import InprocTransport
     from ._ipc import IpcTransport
     from ._tcp import TcpTransport
 
     register(TcpTransport())
     register(IpcTransport())
+    register(InprocTransport())
 
 
 _register_builtin()

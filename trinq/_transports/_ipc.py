@@ -17,8 +17,9 @@ import trio
 
 from .._constants import EINVAL
 from .._errors import ZMQError
+from .._io import lean_stream
 from .._options import Options
-from ._stream import lean_stream
+from ._streams import StreamTransport
 
 __all__ = ["IpcTransport"]
 
@@ -54,7 +55,7 @@ class _UnlinkingListener(trio.abc.Listener[trio.abc.Stream]):
                 self._path = None
 
 
-class IpcTransport:
+class IpcTransport(StreamTransport):
     scheme = "ipc"
 
     def check_connect_address(self, address: str) -> None:
@@ -90,7 +91,7 @@ class IpcTransport:
             raise
         return [_UnlinkingListener(sock, file_path)], f"ipc://{address}"
 
-    async def connect(self, address: str, options: Options) -> trio.abc.Stream:
+    async def open_stream(self, address: str, options: Options) -> trio.abc.Stream:
         path = _sockaddr(address)
         sock = trio.socket.socket(_stdlib_socket.AF_UNIX, _stdlib_socket.SOCK_STREAM)
         try:
@@ -100,7 +101,7 @@ class IpcTransport:
             raise
         return lean_stream(trio.SocketStream(sock))
 
-    def prepare_accepted(self, stream: trio.abc.Stream, options: Options) -> trio.abc.Stream:
+    async def prepare_accepted(self, stream: trio.abc.Stream, options: Options) -> trio.abc.Stream:
         return lean_stream(stream)
 
     def peer_address(self, stream: trio.abc.Stream) -> str:

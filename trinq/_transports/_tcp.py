@@ -9,8 +9,9 @@ import trio
 
 from .._constants import EINVAL
 from .._errors import ZMQError
+from .._io import lean_stream
 from .._options import Options
-from ._stream import lean_stream
+from ._streams import StreamTransport
 
 __all__ = ["TcpTransport", "parse_tcp_address"]
 
@@ -66,7 +67,7 @@ def _apply_keepalive(sock: trio.socket.SocketType, options: Options) -> None:
             sock.setsockopt(_stdlib_socket.IPPROTO_TCP, getattr(_stdlib_socket, name), opt)
 
 
-class TcpTransport:
+class TcpTransport(StreamTransport):
     scheme = "tcp"
 
     def check_connect_address(self, address: str) -> None:
@@ -89,13 +90,13 @@ class TcpTransport:
         sockname = listeners[0].socket.getsockname()
         return list(listeners), _format(sockname[0], sockname[1])
 
-    async def connect(self, address: str, options: Options) -> trio.abc.Stream:
+    async def open_stream(self, address: str, options: Options) -> trio.abc.Stream:
         host, port = parse_tcp_address(address, bind=False)
         stream = await trio.open_tcp_stream(host, port)
         _apply_keepalive(stream.socket, options)
         return lean_stream(stream)
 
-    def prepare_accepted(self, stream: trio.abc.Stream, options: Options) -> trio.abc.Stream:
+    async def prepare_accepted(self, stream: trio.abc.Stream, options: Options) -> trio.abc.Stream:
         if isinstance(stream, trio.SocketStream):
             _apply_keepalive(stream.socket, options)
         return lean_stream(stream)

@@ -242,6 +242,14 @@ class Connection:
         self._initiated = True
         return self._greeting
 
+    def refusal(self, reason: str) -> bytes:
+        """The ERROR command to send before closing a connection we refuse for the
+        peer's fault, once the greeting has passed (ZMTP 3.1 allows ERROR during the
+        handshake; it lets the peer stop instead of reconnecting), else ``b""``."""
+        if self.peer_minor is None:
+            return b""
+        return encode_frame(COMMAND, error_body(reason.encode()[:255]))
+
     def data_to_send(self) -> bytes:
         """Return (and clear) bytes produced by the handshake, ``b""`` if none.
 

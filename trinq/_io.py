@@ -69,12 +69,18 @@ class LeanSocketStream(trio.abc.HalfCloseableStream):
             raise trio.ClosedResourceError
         await wait_writable(self._sock)
 
-    async def receive_some(  # type: ignore[override]
-        self, max_bytes: int | None = None, *, give_up: Callable[[], bool] | None = None
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        """As ``trio.SocketStream.receive_some``."""
+        data = await self.receive_or_give_up(max_bytes, None)
+        assert data is not None
+        return data
+
+    async def receive_or_give_up(
+        self, max_bytes: int | None, give_up: Callable[[], bool] | None
     ) -> bytes | None:
-        """As ``trio.SocketStream.receive_some``; with ``give_up``, a callable asked
-        each time the kernel has nothing, a true answer returns ``None`` instead of
-        waiting (the engine's reader lends reading to a receiver that way)."""
+        """:meth:`receive_some`, except that ``give_up``, a callable asked each time
+        the kernel has nothing, can make it return ``None`` instead of waiting (the
+        engine's reader lends reading to a receiver that way: ``trinq._loan``)."""
         if self._receiving:
             raise trio.BusyResourceError("another task is receiving on this stream")
         if self._closed:
@@ -92,6 +98,10 @@ class LeanSocketStream(trio.abc.HalfCloseableStream):
                     raise self._translate(exc) from exc
         finally:
             self._receiving = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     async def send_eof(self) -> None:
         if self._closed:

@@ -1,0 +1,305 @@
+"""Lending: the waiting receiver reads its socket's only connection itself.
+
+On a request/reply socket (REQ, REP, DEALER, ROUTER, PAIR) with a single peer,
+waking the engine's reader task and then, from it, the receiver costs a scheduler
+pass on the round trip's critical path. When the reader finds the kernel empty
+while a receiver waits, it *lends* reading to that receiver instead: ``recv`` then
+waits on the kernel itself (on a ``dup`` of the descriptor, so that waking it never
+disturbs the writer's waits) and decodes on its own stack, with the same decode
+step and the same pipe as the reader, so RCVHWM and message order are unchanged.
+
+One :class:`ReadLoan` per connection holds every piece of that state. Its states:
+
+``READER``
+    the reader reads (the usual state; also before the first loan).
+``LENT``
+    the reader sleeps in :meth:`reader_wait`; receivers may :meth:`borrow`.
+``RETURNED``
+    a receiver met something that is not a data message -- a command, a protocol
+    error, the end of the connection, a full RCVHWM -- or the reader's lease ran
+    out, a second pipe attached (:meth:`end`), or a PING is due: the reader takes
+    reading back, with what was handed back, and the state becomes ``READER``.
+
+The reader takes reading back after a lease (:data:`LEASE`) without receives,
+sleeping longer and longer while a receiver waits for data (up to
+:data:`MAX_SLEEP`), so an idle REQ does not wake it every lease.
+docs/design.md ("Lending") has the full story and the measurements.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import trio
+
+from . import zmtp
+from ._core import SocketCore
+from ._io import LeanSocketStream
+from ._wait import WaitQueue
+
+__all__ = ["LEASE", "LENT", "MAX_SLEEP", "READER", "RETURNED", "LoanOwner", "ReadLoan"]
+
+#: How long (seconds) a receiver that reads for the reader may go without receiving
+#: before the reader takes reading back.
+LEASE = 0.01
+#: Longest the lending reader sleeps while a receiver waits for data.
+MAX_SLEEP = 1.0
+#: Bytes asked of the kernel per read, unless a larger frame is pending (then up to
+#: MAX_RECEIVE_SIZE): the engine's reader uses the same numbers.
+RECEIVE_SIZE = 65536
+MAX_RECEIVE_SIZE = 8 * 1024 * 1024
+
+READER, LENT, RETURNED = 0, 1, 2
+#: kinds of what a receiver hands back
+EVENTS, STALLED, ERROR = range(3)
+_ERROR_STATE = zmtp.ConnectionState.ERROR
+
+
+class LoanOwner(Protocol):
+    """The connection a loan belongs to, as the loan sees it."""
+
+    #: reads received so far (heartbeats count them as traffic)
+    traffic: int
+
+    async def put_blocking(self, msg: Any) -> None:
+        """Queue ``msg`` once the pipe has room (the reader stops reading meanwhile)."""
+        ...
+
+
+class ReadLoan:
+    """The lending state of one connection; see the module docstring."""
+
+    __slots__ = (
+        "_codec",
+        "_fd",
+        "_handback",
+        "_owner",
+        "_reader_lot",
+        "_sock",
+        "_stream",
+        "_wake_reader_when_done",
+        "_waker",
+        "busy",
+        "calls",
+        "core",
+        "put",
+        "state",
+    )
+
+    def __init__(
+        self,
+        core: SocketCore,
+        stream: LeanSocketStream,
+        codec: Any,
+        put: Callable[[Any], None],
+        owner: LoanOwner,
+    ) -> None:
+        self.core = core
+        self._stream = stream
+        self._sock = stream.socket
+        self._codec = codec
+        #: where decoded data messages go (the pipe's inbound channel)
+        self.put = put
+        self._owner = owner
+        self.state = READER
+        #: the receiver's own descriptor for the connection (a dup), -1 until lent
+        self._fd = -1
+        self._waker: Callable[[], object] | None = None
+        self._handback: tuple[int, Any] | None = None
+        self._reader_lot = WaitQueue()
+        #: borrow()/read_available() calls so far (for the lease), and whether a
+        #: receiver is inside borrow() now
+        self.calls = 0
+        self.busy = False
+        self._wake_reader_when_done = False
+
+    # --- the reader's side ----------------------------------------------------------
+
+    def try_lend(self) -> bool:
+        """The reader found the kernel empty: lend reading to a waiting receiver if
+        this is the socket's only pipe (``LeanSocketStream.receive_or_give_up``)."""
+        core = self.core
+        lot = core.receivers
+        if not lot or len(core.pipes) != 1:
+            return False
+        if self._fd < 0:
+            self._fd = os.dup(self._sock.fileno())
+            self._waker = functools.partial(trio.lowlevel.notify_closing, self._fd)
+        self.state = LENT
+        core.loan = self
+        lot.unpark_all()
+        return True
+
+    async def reader_wait(self) -> list[Any] | None:
+        """The reader's sleep while a receiver reads for it.
+
+        Returns the events to process when reading comes back, or ``None`` when what
+        the receiver read is still to be decoded (it stopped at a full RCVHWM; the
+        message refused then is queued by the time this returns). Raises the error
+        a receiver met (the end of the connection, a reset). Cancellation: reading
+        is the reader's again."""
+        last = -1
+        delay = LEASE
+        try:
+            while self._handback is None:
+                if self.busy:
+                    # The receiver waits for data: look again later, less and less
+                    # often. Once the sleep is longer than a lease, the receiver wakes
+                    # this task when it is done; not before (that would be once per
+                    # receive).
+                    self._wake_reader_when_done = delay > LEASE
+                    with trio.move_on_after(delay) as timer:
+                        await self._reader_lot.park()
+                    self._wake_reader_when_done = False
+                    delay = min(delay * 2, MAX_SLEEP) if timer.cancelled_caught else LEASE
+                    last = -1  # a whole lease from here
+                    continue
+                if self.calls == last:
+                    return []  # the lease ran out: read again
+                last = self.calls
+                delay = LEASE
+                with trio.move_on_after(LEASE):
+                    await self._reader_lot.park()
+        finally:
+            self._wake_reader_when_done = False
+            self._stop()
+            self._handback, handback = None, self._handback
+        assert handback is not None
+        kind, value = handback
+        if kind == ERROR:
+            raise value
+        if kind == STALLED:
+            await self._owner.put_blocking(value)
+            return None
+        return value  # type: ignore[no-any-return]
+
+    def end(self) -> None:
+        """Take reading back now (a second pipe attaches, a PING is due)."""
+        if self.state == LENT:
+            self._hand_back(EVENTS, [])
+
+    def close(self) -> None:
+        """The connection ended: wake a receiver waiting on the dup, then close it."""
+        self._stop()
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            lot = self.core.receivers
+            if lot.waker is self._waker:  # never let anyone notify a reused fd number
+                lot.waker = lot.waker_task = None
+            trio.lowlevel.notify_closing(fd)  # wakes a receiver waiting on it
+            os.close(fd)
+
+    def _stop(self) -> None:
+        self.state = READER
+        core = self.core
+        if core.loan is self:
+            core.loan = None
+
+    def _hand_back(self, kind: int, value: Any) -> None:
+        self._handback = (kind, value)
+        self.state = RETURNED
+        self._reader_lot.unpark_all()
+
+    # --- the receivers' side ------------------------------------------------------
+
+    async def borrow(self) -> bool:
+        """Read and decode on the calling receiver's stack instead of the reader's.
+
+        For a receiver that found nothing queued while this loan is ``LENT`` and its
+        socket has this one pipe. Returns ``True`` when messages may have been
+        queued (take one), ``False`` when the caller should look again the usual way
+        (woken through the receive queue's waker, or reading went back to the
+        reader). Cancellation: only the wait for readiness is a checkpoint, and a
+        cancelled call has read nothing.
+        """
+        lot = self.core.receivers
+        self.busy = True
+        try:
+            while True:
+                got = self.read_available()
+                if got is not None:
+                    return got
+                if lot.waker is not None:
+                    # Another receiver began to wait while this one was being woken
+                    # (a recv_nowait() took the data and woke the queue meanwhile):
+                    # that one reads; this one parks.
+                    return False
+                me = trio.lowlevel.current_task()
+                lot.waker = self._waker
+                lot.waker_task = me
+                try:
+                    await trio.lowlevel.wait_readable(self._fd)
+                except trio.ClosedResourceError:
+                    return False  # woken by unpark_all(), or the connection closed
+                except BaseException:
+                    if lot.waker_task is me:
+                        lot.waker = lot.waker_task = None
+                    if lot._tasks:  # cancelled: a receiver parked behind this one reads
+                        lot.unpark_all()
+                    raise
+                finally:
+                    # Only if still ours: once woken, another receiver may have begun
+                    # to wait on the same descriptor and registered it.
+                    if lot.waker_task is me:
+                        lot.waker = lot.waker_task = None
+        finally:
+            self.busy = False
+            if self._wake_reader_when_done:  # the reader waits for this call to end
+                self._wake_reader_when_done = False
+                self._reader_lot.unpark_all()
+
+    def read_available(self) -> bool | None:
+        """Read and decode what the kernel holds now, for a receiver (never blocks).
+
+        The synchronous part of :meth:`borrow`, also used by receives that must not
+        wait (``recv_nowait``, ``DONTWAIT``, the ``events`` option) while lent, so
+        that they see what has arrived. ``None``: nothing complete arrived; ``True``:
+        messages may have been queued; ``False``: reading went back to the reader.
+        """
+        sockobj = self._sock
+        codec = self._codec
+        stream = self._stream
+        self.calls += 1
+        while True:
+            if self.state != LENT or stream._closed:
+                return False
+            wanted = codec.wanted_bytes
+            try:
+                data = sockobj.recv(
+                    RECEIVE_SIZE if wanted <= RECEIVE_SIZE else min(wanted, MAX_RECEIVE_SIZE)
+                )
+            except BlockingIOError:
+                return None
+            except OSError as exc:
+                self._hand_back(ERROR, exc)
+                return False
+            if not data:
+                # the reader raises it and ends the connection as on its own EOF
+                self._hand_back(ERROR, trio.BrokenResourceError("peer closed the connection"))
+                return False
+            counters = self.core.counters
+            counters.bytes_in += len(data)
+            self._owner.traffic += 1
+            before = codec.messages_put
+            try:
+                events = codec.events_into(self.put, data)
+            except trio.WouldBlock:  # RCVHWM is full: the reader waits for room
+                counters.messages_in += codec.messages_put - before
+                self._hand_back(STALLED, codec.take_stalled())
+                return True
+            except zmtp.ProtocolError:
+                self._hand_back(EVENTS, [])  # the reader's next call raises it
+                return False
+            n = codec.messages_put - before
+            counters.messages_in += n
+            if events or codec.state is _ERROR_STATE:
+                self._hand_back(EVENTS, events)  # commands are the reader's
+                return True
+            if n:
+                lot = self.core.receivers
+                if lot._tasks or lot.waker is not None:
+                    lot.unpark_all()  # other receivers share what this read brought
+                return True
