@@ -28,7 +28,7 @@ from rawpeer import RawPeer, command, drain, frame, message, ping, serve_raw_onc
 import trinq
 import trinq._loan
 from trinq._loan import LENT, ReadLoan
-from trinq.testing import TRANSPORTS, endpoint, wait_for_event
+from trinq.testing import WIRE_TRANSPORTS, endpoint, wait_for_event
 
 E = trinq.Event
 
@@ -94,7 +94,7 @@ async def lent_pair(
     return a, b
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 @pytest.mark.parametrize(("client_type", "server_type"), PAIRS)
 async def test_round_trips_are_read_by_the_receiver(
     ctx: trinq.Context, tmp_path: object, transport: str, client_type: int, server_type: int

@@ -23,7 +23,7 @@ from rawpeer import (
 )
 
 import trinq
-from trinq.testing import TRANSPORTS, endpoint, wait_for_event
+from trinq.testing import WIRE_TRANSPORTS, endpoint, wait_for_event
 
 E = trinq.Event
 
@@ -51,7 +51,7 @@ def test_event_numbers_are_libzmqs():
     assert int(E.ALL) == zmq.EVENT_ALL
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 async def test_lifecycle_events(ctx, transport, tmp_path):
     """LISTENING, ACCEPTED, CONNECTED, HANDSHAKE_SUCCEEDED, DISCONNECTED,
     CONNECT_DELAYED/CONNECT_RETRIED, CLOSED and MONITOR_STOPPED, in order, with the

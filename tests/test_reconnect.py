@@ -10,12 +10,12 @@ import trio
 from rawpeer import GREETING_V2, drain, free_endpoint, greeting, ready, serve_raw_once
 
 import trinq
-from trinq.testing import TRANSPORTS, endpoint, wait_for_event
+from trinq.testing import WIRE_TRANSPORTS, endpoint, wait_for_event
 
 E = trinq.Event
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 async def test_push_reconnects_after_pull_restarts_no_loss(ctx, transport, tmp_path):
     """The bound PULL goes away and comes back on the same endpoint: messages the PUSH
     queued meanwhile (its connect-side pipe outlives the connection) all arrive, in order."""
@@ -42,7 +42,7 @@ async def test_push_reconnects_after_pull_restarts_no_loss(ctx, transport, tmp_p
             await pull2.recv(trinq.DONTWAIT)
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 async def test_pull_reconnects_after_push_restarts(ctx, transport, tmp_path):
     """The connecting PULL keeps dialling when the bound PUSH restarts."""
     with trio.fail_after(10):
@@ -63,7 +63,7 @@ async def test_pull_reconnects_after_push_restarts(ctx, transport, tmp_path):
         assert E.HANDSHAKE_SUCCEEDED in events
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 async def test_reconnect_backoff_in_connect_retried(ctx, transport, tmp_path, autojump_clock):
     """CONNECT_RETRIED carries the interval the dialer waits: reconnect_ivl plus up to
     one reconnect_ivl of jitter, doubling up to reconnect_ivl_max (libzmq)."""
@@ -160,7 +160,7 @@ async def test_handshake_timeout_with_silent_peer(ctx, autojump_clock):
             nursery.cancel_scope.cancel()
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 async def test_disconnect_mid_backoff(ctx, transport, tmp_path, autojump_clock):
     """disconnect() while the dialer sleeps between attempts ends it cleanly: no further
     attempts, the endpoint's pipe is gone, and connecting again later works."""

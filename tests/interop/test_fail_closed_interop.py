@@ -10,7 +10,7 @@ import zmq
 import zmq.utils.monitor as zmon
 
 import trinq
-from trinq.testing import TRANSPORTS, endpoint, wait_for_event
+from trinq.testing import WIRE_TRANSPORTS, endpoint, wait_for_event
 
 E = trinq.Event
 
@@ -27,7 +27,7 @@ def _libzmq_events(monitor: zmq.Socket, quiet_ms: int) -> list[int]:
     return out
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 async def test_libzmq_req_against_trinq_pub_stops(ctx, transport, tmp_path) -> None:
     """trinq binds: it tells the libzmq REQ why (ERROR), and libzmq does not retry."""
     with trio.fail_after(15):
@@ -56,7 +56,7 @@ async def test_libzmq_req_against_trinq_pub_stops(ctx, transport, tmp_path) -> N
             zctx.destroy(linger=0)
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 async def test_trinq_req_against_libzmq_pub_stops(ctx, transport, tmp_path) -> None:
     """libzmq binds (and closes without an ERROR): trinq reports the mismatch as a
     protocol error and its dialer stops."""

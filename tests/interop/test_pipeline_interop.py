@@ -17,7 +17,7 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 import trinq
-from trinq.testing import TRANSPORTS, endpoint, wait_for_event
+from trinq.testing import WIRE_TRANSPORTS, endpoint, wait_for_event
 
 N = 2000
 ZTIMEO = 5000  # ms: every blocking pyzmq call returns within this
@@ -82,7 +82,7 @@ def no_disconnects(mon: trinq.Monitor) -> list[trinq.MonitorEvent]:
             return events
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 @pytest.mark.parametrize("trinq_binds", [True, False], ids=["trinq-binds", "zmq-binds"])
 async def test_trinq_push_to_zmq_pull(ctx, zctx, transport, trinq_binds, tmp_path):
     with trio.fail_after(10):
@@ -100,7 +100,7 @@ async def test_trinq_push_to_zmq_pull(ctx, zctx, transport, trinq_binds, tmp_pat
         assert result[0] == msgs
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 @pytest.mark.parametrize("trinq_binds", [True, False], ids=["trinq-binds", "zmq-binds"])
 async def test_zmq_push_to_trinq_pull(ctx, zctx, transport, trinq_binds, tmp_path):
     with trio.fail_after(10):
@@ -112,7 +112,7 @@ async def test_zmq_push_to_trinq_pull(ctx, zctx, transport, trinq_binds, tmp_pat
         assert got == msgs
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 @pytest.mark.parametrize("trinq_binds", [True, False], ids=["trinq-binds", "zmq-binds"])
 async def test_pair_both_directions(ctx, zctx, transport, trinq_binds, tmp_path):
     with trio.fail_after(10):
@@ -143,7 +143,7 @@ async def test_pair_both_directions(ctx, zctx, transport, trinq_binds, tmp_path)
         assert got == to_t
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 async def test_zmq_push_fans_out_to_trinq_and_zmq_pulls(ctx, zctx, transport, tmp_path):
     """A libzmq PUSH round-robins between a trinq PULL and a libzmq PULL."""
     with trio.fail_after(10):
@@ -173,7 +173,7 @@ async def test_zmq_push_fans_out_to_trinq_and_zmq_pulls(ctx, zctx, transport, tm
         zmon.close(0)
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 async def test_trinq_pull_fair_queues_zmq_pushes(ctx, zctx, transport, tmp_path):
     with trio.fail_after(10):
         t = ctx.socket(trinq.PULL)
@@ -205,7 +205,7 @@ async def wait_bytes_in(t: trinq.Socket, at_least: int) -> None:
         await trio.lowlevel.checkpoint()
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 async def test_libzmq_pings_trinq_pongs(ctx, zctx, transport, tmp_path):
     """libzmq with heartbeat_ivl PINGs us; we PONG, so it never drops the connection
     over many intervals while no application traffic flows."""
@@ -236,7 +236,7 @@ async def test_libzmq_pings_trinq_pongs(ctx, zctx, transport, tmp_path):
         zmon.close(0)
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 async def test_trinq_pings_libzmq_pongs(ctx, zctx, transport, tmp_path):
     """Our heartbeat_ivl PINGs get PONGs from libzmq: no DISCONNECTED over many
     intervals (heartbeat_timeout would fire without them) and traffic still flows."""

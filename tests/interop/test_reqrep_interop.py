@@ -22,7 +22,7 @@ import trio
 import zmq
 
 import trinq
-from trinq.testing import TRANSPORTS, endpoint
+from trinq.testing import WIRE_TRANSPORTS, endpoint
 
 TIMEOUT_MS = 5000
 N = 5
@@ -124,7 +124,7 @@ def pyzmq_socket(zctx: zmq.Context, kind: str, opts: dict[str, Any]) -> zmq.Sock
     return s
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 @pytest.mark.parametrize("binder", ["client", "server"])
 @pytest.mark.parametrize("trinq_side", ["client", "server"])
 @pytest.mark.parametrize(

@@ -14,11 +14,19 @@ the peer's pattern. This is omq.rb's ``pipe.peer = other``.
 * HWM as libzmq counts it for inproc: one direction holds the sender's ``sndhwm``
   plus the receiver's ``rcvhwm`` messages (unlimited when either is 0). For a
   connect before the bind the queue is made with the connecting side's HWM and
-  grows by the binder's at the link (libzmq's ``set_hwms_boost``).
-* When either side's pipe ends (close, unbind, disconnect) the other side's ends
-  too; messages already in a queue are still received. A closed binder's name is
-  free again, and connects made after that pend until a new bind. Linger does not
-  apply: a message sent is already in the peer's queue.
+  grows by the binder's at the link (libzmq's ``set_hwms_boost``). ``conflate`` on
+  either end makes a direction keep only the newest message; toward a send-only
+  socket (PUB) messages are dropped, as its engine would drop them.
+* The connecting side's pipe outlives its peers, as a tcp connect-side pipe does:
+  when the bound socket unbinds or closes, the link ends, the connecting side keeps
+  what it queued and links again, after ``reconnect_ivl`` (never with -1), once the
+  name is bound (libzmq does not re-link inproc connects; trinq behaves as its tcp
+  does). When the connecting side
+  disconnects or closes, the bound side's pipe ends. Messages already in a queue are
+  still received. Linger does not apply: a message sent is already in the peer's
+  queue.
+* Monitor events as for tcp: CONNECTED/ACCEPTED, HANDSHAKE_SUCCEEDED, DISCONNECTED
+  (libzmq emits none for inproc).
 * Socket types must be compatible (ZMTP's table): otherwise both sides get a
   ``HANDSHAKE_FAILED_PROTOCOL`` monitor event and the connect-side pipe ends.
 """
@@ -44,15 +52,18 @@ def _capacity(hwm: int) -> float:
     return hwm if hwm > 0 else math.inf
 
 
-def _boost(channel: Any, extra: int) -> None:
-    """Grow a memory channel's buffer by ``extra`` (0: unlimited) -- libzmq's
-    ``set_hwms_boost`` for a connect made before the bind. trio has no public way to
-    resize a channel; its state object holds the size (``max_buffer_size``)."""
+def _resize(channel: Any, own_hwm: int, peer_hwm: int | None) -> None:
+    """Set a channel's buffer to libzmq's inproc HWM: the sender's sndhwm plus the
+    receiver's rcvhwm (unlimited when either is 0); ``peer_hwm=None``: no peer now,
+    the own HWM only. trio has no public way to resize a memory channel (libzmq does
+    it with ``set_hwms_boost``); its state object holds the size."""
     state = channel._state
-    if extra <= 0:
+    if peer_hwm is None:
+        state.max_buffer_size = _capacity(own_hwm)
+    elif own_hwm <= 0 or peer_hwm <= 0:
         state.max_buffer_size = math.inf
-    elif state.max_buffer_size != math.inf:
-        state.max_buffer_size += extra
+    else:
+        state.max_buffer_size = own_hwm + peer_hwm
 
 
 class _Registry:
@@ -72,9 +83,14 @@ def _registry(context: Any) -> _Registry:
 
 
 class InprocPipe(Pipe):
-    """One end of a cross-linked pair; its send and receive wake the other socket."""
+    """One end of a cross-linked pair; its send and receive wake the other socket.
 
-    __slots__ = ("link_core", "link_peer")
+    The connecting side's pipe (``dialing`` set) outlives its peers, like a tcp
+    connect-side pipe: when the bound socket goes away it is unlinked (what it
+    queued stays queued) and linked again when the name is bound again. The bound
+    side's pipe lives as long as the link."""
+
+    __slots__ = ("dialing", "link_core", "link_peer", "own_core")
 
     @classmethod
     def make(cls, core: SocketCore, endpoint: str, routing_id: bytes) -> InprocPipe:
@@ -83,9 +99,14 @@ class InprocPipe(Pipe):
         in_send, in_recv = trio.open_memory_channel[Msg](_capacity(opts.rcvhwm))
         pipe = cls.from_channels(out_send, out_recv, in_send, in_recv, endpoint)
         pipe.routing_id = routing_id
-        pipe.link_core = None
-        pipe.link_peer = None
+        pipe._init_link(core)
         return pipe  # type: ignore[return-value]
+
+    def _init_link(self, core: SocketCore) -> None:
+        self.own_core = core
+        self.link_core = None
+        self.link_peer = None
+        self.dialing = None
 
     def link(self, core: SocketCore, peer: InprocPipe) -> None:
         """Send to and receive from ``peer`` (a pipe of the socket behind ``core``)."""
@@ -95,11 +116,38 @@ class InprocPipe(Pipe):
         in_recv = self._in_recv
         receivers = core.receivers
         senders = core.senders
+        mine = self.own_core.counters
+        theirs = core.counters
 
-        def send_nowait(msg: Msg) -> None:
-            out_send.send_nowait(msg)
-            if receivers._tasks:
-                receivers.unpark_all()
+        if not core.pattern.accepts_inbound:
+            # toward a send-only socket (PUB): dropped, as its engine would drop them
+
+            def send_nowait(msg: Msg) -> None:
+                mine.messages_out += 1
+
+        elif self.own_core.options.conflate or core.options.conflate:
+            # ZMQ_CONFLATE on either end: the queue keeps only the newest message
+            queue = peer._in_recv
+
+            def send_nowait(msg: Msg) -> None:
+                try:
+                    queue.receive_nowait()
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    pass
+                out_send.send_nowait(msg)
+                mine.messages_out += 1
+                theirs.messages_in += 1
+                if receivers._tasks:
+                    receivers.unpark_all()
+
+        else:
+
+            def send_nowait(msg: Msg) -> None:
+                out_send.send_nowait(msg)
+                mine.messages_out += 1
+                theirs.messages_in += 1
+                if receivers._tasks:
+                    receivers.unpark_all()
 
         def recv_nowait() -> Msg:
             msg = in_recv.receive_nowait()
@@ -110,6 +158,15 @@ class InprocPipe(Pipe):
         self.send_nowait = send_nowait
         self.recv_nowait = recv_nowait
 
+    def _unlink(self) -> None:
+        """The peer is gone but this pipe lives on (the connecting side)."""
+        self.link_core = self.link_peer = None
+        self.send_nowait = self._out_send.send_nowait
+        self.recv_nowait = self._in_recv.receive_nowait
+        opts = self.own_core.options
+        _resize(self._out_send, opts.sndhwm, None)
+        _resize(self._in_send, opts.rcvhwm, None)
+
     def outbound_pending(self) -> bool:
         return False  # what was sent is in the peer's queue already: nothing to linger for
 
@@ -117,9 +174,39 @@ class InprocPipe(Pipe):
         if self.terminated:
             return
         super().terminate()
+        self._peer_gone_or_ended()
+
+    def _peer_gone_or_ended(self) -> None:
         peer, core = self.link_peer, self.link_core
-        if peer is not None and core is not None and not peer.terminated:
-            core.terminate_pipe(peer)  # ends it there, wakes that socket
+        if peer is None or core is None:
+            return
+        own = self.own_core
+        own.emit(Event.DISCONNECTED, 0, self.endpoint, "inproc link closed")
+        self.link_core = self.link_peer = None
+        if peer.terminated:
+            return
+        if peer.dialing is not None:
+            peer._lose_peer()
+        else:
+            core.terminate_pipe(peer)  # a bound side's pipe ends with its link
+
+    def _lose_peer(self) -> None:
+        """The connecting side's pipe: its bound peer went away; wait for a new bind."""
+        own = self.own_core
+        carrier = self.carrier
+        own.emit(Event.DISCONNECTED, 0, self.endpoint, "inproc peer closed")
+        self._unlink()
+        own.disconnect_peer(self, carrier, end_pipe=False)
+        dialing = self.dialing
+        if dialing is None or dialing.ended:
+            return
+        ivl = own.options.reconnect_ivl
+        if ivl < 0:  # as a tcp dialer: no reconnect
+            dialing.ended = True
+            return
+        # As a tcp dialer, after reconnect_ivl -- and never from inside the pattern
+        # call that dropped the link (a ROUTER handing an identity over).
+        own.spawn(dialing.pend_after, ivl / 1000)
 
 
 class _Carrier:
@@ -141,7 +228,7 @@ class _Carrier:
             self.core.wake_receivers()  # e.g. XPUB turned a subscription into a message
 
 
-def _peer_info(core: SocketCore, address: str) -> PeerInfo:
+def _peer_info(core: SocketCore) -> PeerInfo:
     identity = b""
     if core.socket_type in zmtp.IDENTITY_SENDERS:
         identity = core.options.routing_id
@@ -153,8 +240,10 @@ def _link(binding: InprocBinding, dialing: InprocDialing) -> None:
     bcore, ccore = binding.core, dialing.core
     cpipe = dialing.pipe
     endpoint = binding.endpoint
-    if cpipe.terminated:
+    if cpipe.terminated or dialing.ended:
         return
+    ccore.emit(Event.CONNECTED, ccore.next_connection_id(), endpoint)
+    bcore.emit(Event.ACCEPTED, bcore.next_connection_id(), endpoint)
     if not zmtp.is_compatible(bcore.socket_type, ccore.socket_type):
         reason = (
             f"incompatible socket types over {endpoint}: "
@@ -167,36 +256,34 @@ def _link(binding: InprocBinding, dialing: InprocDialing) -> None:
                 endpoint,
                 reason,
             )
-        dialing.ended = True
+        dialing.ended = True  # as after a protocol error: this connect is over
         ccore.terminate_pipe(cpipe)
         return
-    bopts = bcore.options
-    # The bound side's pipe uses the connecting side's channels, grown to libzmq's
-    # inproc HWM: sender's sndhwm + receiver's rcvhwm.
-    _boost(cpipe._out_send, bopts.rcvhwm)
-    _boost(cpipe._in_send, bopts.sndhwm)
     bpipe: InprocPipe = InprocPipe.from_channels(  # type: ignore[assignment]
         cpipe._in_send.clone(), cpipe._in_recv, cpipe._out_send.clone(), cpipe._out_recv, endpoint
     )
-    bpipe.link_core = bpipe.link_peer = None
+    bpipe._init_link(bcore)
     attached = bcore.connect_peer(
-        bpipe, endpoint, b"", _peer_info(ccore, ""), _Carrier(ccore, cpipe), attach=True
+        bpipe, endpoint, b"", _peer_info(ccore), _Carrier(ccore, cpipe), attach=True
     )
-    if attached is None:  # refused by the pattern (PAIR's second peer)
+    if attached is None:
+        # Refused by the pattern (PAIR's second peer), as a tcp connection would be:
+        # the connecting side keeps its pipe (what it sends stays queued there).
+        bcore.emit(Event.DISCONNECTED, 0, endpoint, "peer refused by the pattern")
         bpipe.terminate()
-        dialing.ended = True
-        ccore.terminate_pipe(cpipe)
         return
-    bcore.emit(Event.ACCEPTED, bcore.next_connection_id(), endpoint)
+    bopts, copts = bcore.options, ccore.options
+    _resize(cpipe._out_send, copts.sndhwm, bopts.rcvhwm)
+    _resize(cpipe._in_send, bopts.sndhwm, copts.rcvhwm)
     bpipe.link(ccore, cpipe)
     cpipe.link(bcore, bpipe)
     binding.pipes.add(bpipe)
-    ccore.emit(Event.CONNECTED, ccore.next_connection_id(), endpoint)
-    ccore.connect_peer(cpipe, endpoint, b"", _peer_info(bcore, ""), _Carrier(bcore, bpipe))
+    ccore.connect_peer(cpipe, endpoint, b"", _peer_info(bcore), _Carrier(bcore, bpipe))
     for core in (bcore, ccore):
         core.emit(Event.HANDSHAKE_SUCCEEDED, 0, endpoint)
-    # messages queued before the link are waiting: the bound side may take them now
+    # messages queued before the link are waiting: each side may take them now
     bcore.wake_all()
+    ccore.wake_all()
 
 
 class InprocBinding:
@@ -221,7 +308,7 @@ class InprocBinding:
         finally:
             self.stop_accepting()
             for pipe in list(self.pipes):
-                self.core.terminate_pipe(pipe)
+                self.core.terminate_pipe(pipe)  # the connecting sides wait for a new bind
             self.pipes.clear()
 
     def stop_accepting(self) -> None:
@@ -235,14 +322,28 @@ class InprocBinding:
 
 
 class InprocDialing:
-    """One ``connect()`` to an inproc name: its pipe, linked now or at the bind."""
+    """One ``connect()`` to an inproc name: its pipe, linked now or at the next bind."""
 
     def __init__(self, core: SocketCore, name: str, pipe: InprocPipe, registry: _Registry) -> None:
         self.core = core
         self.name = name
         self.pipe = pipe
+        pipe.dialing = self
         self.registry = registry
         self.ended = False
+
+    def pend(self) -> None:
+        """Wait for the name to be bound (again)."""
+        binding = self.registry.bound.get(self.name)
+        if binding is not None:
+            _link(binding, self)
+        else:
+            self.registry.pending.setdefault(self.name, []).append(self)
+
+    async def pend_after(self, delay: float) -> None:
+        await trio.sleep(delay)
+        if not self.ended and not self.core.closing and not self.pipe.terminated:
+            self.pend()
 
     def stop(self) -> None:
         pending = self.registry.pending.get(self.name)
@@ -282,9 +383,5 @@ class InprocTransport:
         pipe = InprocPipe.make(core, endpoint, routing_id)
         core.add_connect_pipe(endpoint, pipe)
         dialing = InprocDialing(core, address, pipe, reg)
-        binding = reg.bound.get(address)
-        if binding is not None:
-            _link(binding, dialing)
-        else:
-            reg.pending.setdefault(address, []).append(dialing)
+        dialing.pend()
         return dialing

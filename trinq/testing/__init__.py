@@ -7,46 +7,53 @@
 
 from __future__ import annotations
 
-import os
+import os as _os
+import uuid as _uuid
 
-import trio
+import trio as _trio
 
-from .._monitor import Event, Monitor, MonitorEvent
+from .._monitor import Event as _Event
+from .._monitor import Monitor as _Monitor
+from .._monitor import MonitorEvent as _MonitorEvent
 
-__all__ = ["TRANSPORTS", "endpoint", "wait_for_event"]
+__all__ = ["TRANSPORTS", "WIRE_TRANSPORTS", "endpoint", "wait_for_event"]
 
-#: The stream transports every pattern test should run over.
-TRANSPORTS = ("tcp", "ipc")
+#: The transports every pattern test runs over.
+TRANSPORTS = ("tcp", "ipc", "inproc")
+#: The ones that carry ZMTP on a wire (tests of the wire, the engine, or a libzmq peer).
+WIRE_TRANSPORTS = ("tcp", "ipc")
 
 _counter = 0
 
 
-def endpoint(transport: str, directory: str | os.PathLike[str]) -> str:
-    """A fresh endpoint to ``bind`` for ``transport`` ("tcp" or "ipc").
+def endpoint(transport: str, directory: str | _os.PathLike[str]) -> str:
+    """A fresh endpoint to ``bind`` for ``transport`` ("tcp", "ipc" or "inproc").
 
     tcp gets ``tcp://127.0.0.1:*`` (bind returns the port); ipc gets a new socket
-    path inside ``directory`` (use pytest's ``tmp_path``).
+    path inside ``directory`` (use pytest's ``tmp_path``); inproc a fresh name.
     """
     global _counter
     if transport == "tcp":
         return "tcp://127.0.0.1:*"
     if transport == "ipc":
         _counter += 1
-        return f"ipc://{os.fspath(directory)}/s{_counter}.ipc"
+        return f"ipc://{_os.fspath(directory)}/s{_counter}.ipc"
+    if transport == "inproc":
+        return f"inproc://test-{_uuid.uuid4().hex[:12]}"
     raise ValueError(f"unknown transport {transport!r}")
 
 
 async def wait_for_event(
-    monitor: Monitor, event: Event, count: int = 1, *, timeout: float = 10
-) -> list[MonitorEvent]:
+    monitor: _Monitor, event: _Event, count: int = 1, *, timeout: float = 10
+) -> list[_MonitorEvent]:
     """Receive from ``monitor`` until ``count`` events of kind ``event`` arrived.
 
     Returns every event received meanwhile. Raises :class:`trio.TooSlowError`
     after ``timeout`` seconds.
     """
-    seen: list[MonitorEvent] = []
+    seen: list[_MonitorEvent] = []
     n = 0
-    with trio.fail_after(timeout):
+    with _trio.fail_after(timeout):
         while n < count:
             ev = await monitor.receive()
             seen.append(ev)
