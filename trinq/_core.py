@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import trio
+from trio.lowlevel import enable_ki_protection
 
 from ._monitor import Event, Monitor, MonitorEvent
 from ._options import Options
@@ -146,6 +147,7 @@ class SocketCore:
             shared_encoder=shared_encoder,
         )
 
+    @enable_ki_protection
     def attach_pipe(self, pipe: Pipe) -> None:
         """The pipe joins the socket: the pattern routes over it from now on."""
         if self.pipes:  # only the only pipe's connection lends (trinq._loan)
@@ -165,6 +167,7 @@ class SocketCore:
     def pop_connect_pipes(self, endpoint: str) -> list[Pipe]:
         return self._connect_pipes.pop(endpoint, [])
 
+    @enable_ki_protection
     def terminate_pipe(self, pipe: Pipe) -> None:
         """The pipe is gone for good: detach it, end its queues, wake everyone."""
         pipes = self._connect_pipes.get(pipe.endpoint)
@@ -178,6 +181,7 @@ class SocketCore:
         pipe.terminate()
         self.wake_all()
 
+    @enable_ki_protection
     def connect_peer(
         self,
         pipe: Pipe | None,
@@ -211,6 +215,7 @@ class SocketCore:
         self.wake_senders()
         return pipe
 
+    @enable_ki_protection
     def disconnect_peer(self, pipe: Pipe, carrier: Any, *, end_pipe: bool) -> None:
         """The carrier stopped feeding ``pipe``; ``end_pipe``: the pipe ends with it
         (a bind-side pipe, or after a protocol error)."""

@@ -54,6 +54,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import trio
+from trio.lowlevel import enable_ki_protection
 
 from . import zmtp
 from ._codec import Codec
@@ -178,6 +179,7 @@ class Engine:
 
     # --- lifecycle -----------------------------------------------------------------
 
+    @enable_ki_protection
     async def run(self) -> Outcome:
         """Run the connection to its end and return how it ended.
 
@@ -316,6 +318,7 @@ class Engine:
 
     # --- tasks ---------------------------------------------------------------------
 
+    @enable_ki_protection
     async def _reader(self, events: list[Any]) -> None:
         core = self.core
         pipe = self.pipe
@@ -449,6 +452,7 @@ class Engine:
             core.pattern.on_command(self.pipe, ev)
             core.wake_receivers()  # e.g. XPUB turned a subscription into a message
 
+    @enable_ki_protection
     async def _writer(self) -> None:
         core = self.core
         pipe = self.pipe
@@ -548,6 +552,7 @@ class Engine:
             self._hb_started = True
             self._nursery.start_soon(self._heartbeat)
 
+    @enable_ki_protection
     async def _heartbeat(self) -> None:
         """Sleep until the heartbeat state's next deadline; do what it says.
 

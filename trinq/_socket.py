@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
-from trio.lowlevel import cancel_shielded_checkpoint, checkpoint_if_cancelled
+from trio.lowlevel import cancel_shielded_checkpoint, checkpoint_if_cancelled, enable_ki_protection
 
 from . import _constants as C
 from ._core import YIELD_EVERY, SocketCore
@@ -219,6 +219,7 @@ class Socket(trio.abc.AsyncResource):
 
     # --- the socket's own task ---------------------------------------------------
 
+    @enable_ki_protection
     async def _run(self) -> None:
         try:
             async with trio.open_nursery() as nursery:
@@ -375,6 +376,7 @@ class Socket(trio.abc.AsyncResource):
         self._opts.last_endpoint = resolved
         return resolved
 
+    @enable_ki_protection
     async def _serve(
         self, bound: _Bound, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
@@ -839,6 +841,7 @@ class Socket(trio.abc.AsyncResource):
             self._opts.set("linger", 0)
         await self.aclose()
 
+    @enable_ki_protection
     async def _finish_close(self) -> None:
         core = self._core
         try:

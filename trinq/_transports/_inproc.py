@@ -37,6 +37,7 @@ import math
 from typing import Any
 
 import trio
+from trio.lowlevel import enable_ki_protection
 
 from .. import zmtp
 from .._constants import EADDRINUSE, EINVAL
@@ -107,15 +108,26 @@ class InprocPipe(Pipe):
         self.link_core = None
         self.link_peer = None
         self.dialing = None
+        in_recv = self._in_recv
+        pipe = self
+
+        # Set once: a fair queue serving a single pipe keeps this bound method
+        # (FairQueue.fast_recv), so it must not change when the pipe is (re)linked.
+        def recv_nowait() -> Msg:
+            msg = in_recv.receive_nowait()
+            core = pipe.link_core
+            if core is not None and core.senders._tasks:
+                core.senders.unpark_all()  # room again: wake the peer's blocked senders
+            return msg
+
+        self.recv_nowait = recv_nowait
 
     def link(self, core: SocketCore, peer: InprocPipe) -> None:
         """Send to and receive from ``peer`` (a pipe of the socket behind ``core``)."""
         self.link_core = core
         self.link_peer = peer
         out_send = self._out_send
-        in_recv = self._in_recv
         receivers = core.receivers
-        senders = core.senders
         mine = self.own_core.counters
         theirs = core.counters
 
@@ -149,20 +161,12 @@ class InprocPipe(Pipe):
                 if receivers._tasks:
                     receivers.unpark_all()
 
-        def recv_nowait() -> Msg:
-            msg = in_recv.receive_nowait()
-            if senders._tasks:
-                senders.unpark_all()
-            return msg
-
         self.send_nowait = send_nowait
-        self.recv_nowait = recv_nowait
 
     def _unlink(self) -> None:
         """The peer is gone but this pipe lives on (the connecting side)."""
         self.link_core = self.link_peer = None
         self.send_nowait = self._out_send.send_nowait
-        self.recv_nowait = self._in_recv.receive_nowait
         opts = self.own_core.options
         _resize(self._out_send, opts.sndhwm, None)
         _resize(self._in_send, opts.rcvhwm, None)
@@ -300,6 +304,7 @@ class InprocBinding:
         if self.registry.bound.get(self.name) is self:
             del self.registry.bound[self.name]
 
+    @enable_ki_protection
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         self.core.emit(Event.LISTENING, 0, self.endpoint)
         task_status.started()
@@ -340,6 +345,7 @@ class InprocDialing:
         else:
             self.registry.pending.setdefault(self.name, []).append(self)
 
+    @enable_ki_protection
     async def pend_after(self, delay: float) -> None:
         await trio.sleep(delay)
         if not self.ended and not self.core.closing and not self.pipe.terminated:

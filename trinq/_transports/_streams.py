@@ -37,6 +37,7 @@ import sys
 from typing import Any
 
 import trio
+from trio.lowlevel import enable_ki_protection
 
 from .._codec import RawCodec, shared_encoder_for, zmtp_codec
 from .._core import SocketCore
@@ -131,6 +132,7 @@ class StreamTransport:
             shared_encoder=self._shared_encoder(core),
         )
 
+    @enable_ki_protection
     async def _serve_one(self, core: SocketCore, endpoint: str, stream: trio.abc.Stream) -> None:
         try:
             stream = await self.prepare_accepted(stream, core.options)
@@ -140,6 +142,7 @@ class StreamTransport:
             return
         await self.engine(core, stream, endpoint, None).run()
 
+    @enable_ki_protection
     async def _dial(
         self,
         core: SocketCore,
@@ -226,6 +229,7 @@ class StreamBinding:
         """Stop accepting; the connections accepted so far keep running (linger)."""
         self._listen_scope.cancel()
 
+    @enable_ki_protection
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Accept until cancelled, running every accepted connection inside; the
         listeners are closed (and the address free again) when this returns."""
@@ -239,6 +243,7 @@ class StreamBinding:
             with trio.CancelScope(shield=True):
                 await self.discard()
 
+    @enable_ki_protection
     async def _listen(self, connections: trio.Nursery) -> None:
         try:
             with self._listen_scope:
@@ -250,6 +255,7 @@ class StreamBinding:
                 await self.discard()
             self.core.emit(Event.CLOSED, 0, self.endpoint)
 
+    @enable_ki_protection
     async def _accept_loop(
         self, listener: trio.abc.Listener[trio.abc.Stream], connections: trio.Nursery
     ) -> None:
