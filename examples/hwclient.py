@@ -11,6 +11,7 @@ Use ``--endpoint`` to reach a server that printed another endpoint.
 from __future__ import annotations
 
 import argparse
+import sys
 
 import trio
 
@@ -36,7 +37,7 @@ def cli() -> None:
     try:
         trio.run(main, args.endpoint, args.requests)
     except KeyboardInterrupt:
-        pass
+        sys.exit(130)  # 128 + SIGINT: how a shell reports a Ctrl-C'd program
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ until it answered ``--count`` requests.
 from __future__ import annotations
 
 import argparse
+import sys
 
 import trio
 
@@ -43,7 +44,7 @@ def cli() -> None:
     try:
         trio.run(main, args.endpoint, args.count, args.work)
     except KeyboardInterrupt:
-        pass
+        sys.exit(130)  # 128 + SIGINT: how a shell reports a Ctrl-C'd program
 
 
 if __name__ == "__main__":

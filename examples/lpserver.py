@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 import trio
 
@@ -53,7 +54,7 @@ def cli() -> None:
     try:
         trio.run(main, args.endpoint, args.crash_after, args.work)
     except KeyboardInterrupt:
-        pass
+        sys.exit(130)  # 128 + SIGINT: how a shell reports a Ctrl-C'd program
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ Prints ``[B] We would like to see this`` for each message; start ``psenvpub.py``
 from __future__ import annotations
 
 import argparse
+import sys
 
 import trio
 
@@ -36,7 +37,7 @@ def cli() -> None:
     try:
         trio.run(main, args.endpoint, args.topic, args.count)
     except KeyboardInterrupt:
-        pass
+        sys.exit(130)  # 128 + SIGINT: how a shell reports a Ctrl-C'd program
 
 
 if __name__ == "__main__":

@@ -15,10 +15,14 @@ The broker runs until Ctrl-C, or until it relayed ``--count`` replies.
 from __future__ import annotations
 
 import argparse
+import sys
 
 import trio
 
 import trinq
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
 
 
 async def main(frontend_ep: str, backend_ep: str, count: int) -> None:
@@ -29,22 +33,28 @@ async def main(frontend_ep: str, backend_ep: str, count: int) -> None:
     ):
         print(f"clients connect to {await frontend.bind(frontend_ep)}", flush=True)
         print(f"workers connect to {await backend.bind(backend_ep)}", flush=True)
-        async with trio.open_nursery() as nursery:
+        try:
+            async with trio.open_nursery() as nursery:
 
-            async def requests() -> None:
-                async for msg in frontend:
-                    await backend.send_multipart(msg)
+                async def requests() -> None:
+                    async for msg in frontend:
+                        await backend.send_multipart(msg)
 
-            async def replies() -> None:
-                relayed = 0
-                async for msg in backend:
-                    await frontend.send_multipart(msg)
-                    relayed += 1
-                    if relayed == count:
-                        nursery.cancel_scope.cancel()
+                async def replies() -> None:
+                    relayed = 0
+                    async for msg in backend:
+                        await frontend.send_multipart(msg)
+                        relayed += 1
+                        if relayed == count:
+                            nursery.cancel_scope.cancel()
 
-            nursery.start_soon(requests)
-            nursery.start_soon(replies)
+                nursery.start_soon(requests)
+                nursery.start_soon(replies)
+        except BaseExceptionGroup as group:
+            # Trio wraps even a lone Ctrl-C in a group: let it out as itself, for cli().
+            if len(group.exceptions) == 1 and isinstance(group.exceptions[0], KeyboardInterrupt):
+                raise group.exceptions[0] from None
+            raise
 
 
 def cli() -> None:
@@ -58,7 +68,7 @@ def cli() -> None:
     try:
         trio.run(main, args.frontend, args.backend, args.count)
     except KeyboardInterrupt:
-        pass
+        sys.exit(130)  # 128 + SIGINT: how a shell reports a Ctrl-C'd program
 
 
 if __name__ == "__main__":

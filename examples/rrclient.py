@@ -9,6 +9,7 @@ Start ``examples/rrbroker.py`` and at least one ``examples/rrworker.py`` first, 
 from __future__ import annotations
 
 import argparse
+import sys
 
 import trio
 
@@ -32,7 +33,7 @@ def cli() -> None:
     try:
         trio.run(main, args.endpoint, args.requests)
     except KeyboardInterrupt:
-        pass
+        sys.exit(130)  # 128 + SIGINT: how a shell reports a Ctrl-C'd program
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ It runs until Ctrl-C, or until it answered ``--count`` requests.
 from __future__ import annotations
 
 import argparse
+import sys
 
 import trio
 
@@ -40,7 +41,7 @@ def cli() -> None:
     try:
         trio.run(main, args.endpoint, args.count, args.name)
     except KeyboardInterrupt:
-        pass
+        sys.exit(130)  # 128 + SIGINT: how a shell reports a Ctrl-C'd program
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ to every subscriber, followed by ``END``::
 from __future__ import annotations
 
 import argparse
+import sys
 
 import trio
 
@@ -51,7 +52,7 @@ def cli() -> None:
     try:
         trio.run(main, args.publish, args.sync, args.subscribers, args.count)
     except KeyboardInterrupt:
-        pass
+        sys.exit(130)  # 128 + SIGINT: how a shell reports a Ctrl-C'd program
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ subscription arrived), checks in on the sync channel, and counts updates until
 from __future__ import annotations
 
 import argparse
+import sys
 
 import trio
 
@@ -47,7 +48,7 @@ def cli() -> None:
     try:
         trio.run(main, args.publish, args.sync)
     except KeyboardInterrupt:
-        pass
+        sys.exit(130)  # 128 + SIGINT: how a shell reports a Ctrl-C'd program
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ strings; see the docstring there for pyzmq one-liners in both directions)::
 from __future__ import annotations
 
 import argparse
+import sys
 
 import trio
 
@@ -43,7 +44,7 @@ def cli() -> None:
     try:
         trio.run(main, args.zipcode, args.endpoint, args.updates)
     except KeyboardInterrupt:
-        pass
+        sys.exit(130)  # 128 + SIGINT: how a shell reports a Ctrl-C'd program
 
 
 if __name__ == "__main__":

@@ -14,10 +14,14 @@ The proxy stops after forwarding ``--count`` updates (0 = run forever).
 from __future__ import annotations
 
 import argparse
+import sys
 
 import trio
 
 import trinq
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
 
 
 async def main(frontend: str, backend: str, count: int) -> None:
@@ -33,13 +37,19 @@ async def main(frontend: str, backend: str, count: int) -> None:
             async for msg in downstream:  # \x01topic / \x00topic from clients
                 await upstream.send_multipart(msg)
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(subscriptions)
-            forwarded = 0
-            while count == 0 or forwarded < count:
-                await downstream.send_multipart(await upstream.recv_multipart())
-                forwarded += 1
-            nursery.cancel_scope.cancel()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(subscriptions)
+                forwarded = 0
+                while count == 0 or forwarded < count:
+                    await downstream.send_multipart(await upstream.recv_multipart())
+                    forwarded += 1
+                nursery.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            # Trio wraps even a lone Ctrl-C in a group: let it out as itself, for cli().
+            if len(group.exceptions) == 1 and isinstance(group.exceptions[0], KeyboardInterrupt):
+                raise group.exceptions[0] from None
+            raise
         print(f"forwarded {forwarded} updates", flush=True)
 
 
@@ -54,7 +64,7 @@ def cli() -> None:
     try:
         trio.run(main, args.frontend, args.backend, args.count)
     except KeyboardInterrupt:
-        pass
+        sys.exit(130)  # 128 + SIGINT: how a shell reports a Ctrl-C'd program
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 
 import trio
 
@@ -62,7 +63,7 @@ def cli() -> None:
     try:
         trio.run(main, args.endpoint, args.count, args.zips)
     except KeyboardInterrupt:
-        pass
+        sys.exit(130)  # 128 + SIGINT: how a shell reports a Ctrl-C'd program
 
 
 if __name__ == "__main__":
