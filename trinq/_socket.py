@@ -38,7 +38,8 @@ import json
 import math
 import pickle
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -49,6 +50,7 @@ from . import _constants as C
 from ._core import YIELD_EVERY, SocketCore
 from ._errors import Again, ContextTerminated, ZMQError
 from ._loan import LENT, ReadLoan
+from ._message import Message
 from ._monitor import Event, Monitor
 from ._options import OPTIONS, Options, lookup
 from ._patterns import PATTERNS
@@ -65,6 +67,21 @@ __all__ = ["YIELD_EVERY", "Socket", "SocketStatistics"]
 Msg = list[bytes]
 
 _BUFFER_TYPES = (bytes, bytearray, memoryview)
+
+
+def _properties(pipe: Any) -> Mapping[str, str]:
+    """A received message's properties, from the pipe it came from (libzmq's names)."""
+    if pipe is None:
+        return MappingProxyType({})
+    props: dict[str, str] = {}
+    for key, value in pipe.peer_properties.items():
+        name = "Routing-Id" if key.lower() == "identity" else key
+        props[name] = value.decode("utf-8", "replace")
+    if pipe.peer_socket_type:
+        props["Socket-Type"] = pipe.peer_socket_type
+    if pipe.peer_address:
+        props["Peer-Address"] = pipe.peer_address
+    return MappingProxyType(props)
 
 
 class _Bound:
@@ -432,21 +449,33 @@ class Socket(trio.abc.AsyncResource):
 
     # --- sending -----------------------------------------------------------------
 
-    async def send(self, data: Any, flags: int = 0) -> None:
+    async def send(
+        self,
+        data: Any,
+        flags: int = 0,
+        *,
+        routing_id: int | None = None,
+        group: str | None = None,
+    ) -> None:
         """Send one frame; with ``flags=trinq.SNDMORE`` more frames of the same
         message follow (the message goes out with the last frame).
 
         ``data`` is bytes-like (bytes, bytearray, memoryview); ``str`` is a
         ``TypeError`` (use :meth:`send_string`). With ``flags=trinq.DONTWAIT`` a
-        send that would wait raises :class:`trinq.Again` instead.
+        send that would wait raises :class:`trinq.Again` instead. ``routing_id``
+        (SERVER, PEER) and ``group`` (RADIO) say where a single-part message goes;
+        other socket types raise ``ZMQError(EINVAL)`` for them.
 
         Cancellation: atomic, like a trio memory channel -- if ``Cancelled`` is
         raised the message was not queued; otherwise it was queued whole.
         """
         if type(data) is not bytes:
             data = _as_bytes(data)
-        if flags or self._partial_send:
-            await self._send_frame_slow(data, flags)
+        if flags or self._partial_send or routing_id is not None or group is not None:
+            if routing_id is not None or group is not None:
+                await self._send_routed(data, flags, routing_id, group)
+            else:
+                await self._send_frame_slow(data, flags)
             return
         # Fast path, inlined: see "the cost model" in the module docstring.
         await checkpoint_if_cancelled()
@@ -466,6 +495,27 @@ class Socket(trio.abc.AsyncResource):
             core.send_budget = YIELD_EVERY
             core.direct_ok = True
             await cancel_shielded_checkpoint()
+
+    async def _send_routed(
+        self, data: bytes, flags: int, routing_id: int | None, group: str | None
+    ) -> None:
+        """``send(data, routing_id=...)`` / ``send(data, group=...)``: single-part only."""
+        await checkpoint_if_cancelled()
+        self._check_open()
+        if flags & C.SNDMORE or self._partial_send:
+            raise ZMQError(C.EINVAL, "a message sent by routing_id or group is single-part")
+        pattern = self._pattern
+        frames = [data]
+        while True:
+            try:
+                pattern.send_routed(frames, routing_id, group)
+                return
+            except trio.WouldBlock:
+                if flags & C.DONTWAIT:
+                    raise Again() from None
+            self._core.direct_ok = True
+            await self._send_lot.park()
+            self._check_open()
 
     async def _send_frame_slow(self, data: bytes, flags: int) -> None:
         if flags & C.SNDMORE:
@@ -654,6 +704,47 @@ class Socket(trio.abc.AsyncResource):
             partial.extend(msg[1:])
         return msg[0]
 
+    async def recv_message(self, flags: int = 0) -> Message:
+        """Receive one whole message with its metadata, as a :class:`trinq.Message`:
+        ``frames``, ``data`` (the last frame), ``routing_id`` (SERVER, PEER), ``group``
+        (DISH) and ``properties`` (``Socket-Type``, ``Routing-Id``, ``Peer-Address``,
+        ``X-...`` metadata of the peer it came from).
+
+        With ``flags=trinq.DONTWAIT`` raises :class:`trinq.Again` if none is queued.
+        ``rcvtimeo`` applies. Cancellation: atomic -- if ``Cancelled`` is raised no
+        message was taken.
+        """
+        await checkpoint_if_cancelled()
+        if self._partial_recv:  # the rest of a message partly taken by recv()
+            rest = tuple(self._partial_recv)
+            self._partial_recv.clear()
+            return Message(rest)
+        try:
+            got = self._take_message()
+        except trio.WouldBlock:
+            if flags & C.DONTWAIT:
+                raise self._would_block() from None
+            timeo = self._opts.rcvtimeo
+            got = None
+            if timeo < 0:
+                got = await self._recv_park(self._take_message)
+            else:
+                with trio.move_on_after(timeo / 1000):
+                    got = await self._recv_park(self._take_message)
+                if got is None:
+                    raise Again("receive timed out (rcvtimeo)") from None
+        frames, pipe, routing_id, group = got
+        return Message(tuple(frames), routing_id, group, _properties(pipe))
+
+    def _take_message(self) -> tuple[Msg, Any, int | None, str | None]:
+        try:
+            return self._pattern.recv_message_nowait()  # type: ignore[no-any-return]
+        except trio.WouldBlock:
+            loan = self._lending_loan()
+            if loan is None or not loan.read_available():
+                raise
+            return self._pattern.recv_message_nowait()  # type: ignore[no-any-return]
+
     def recv_multipart_nowait(self) -> list[bytes]:
         """Take one whole queued message without waiting; :class:`trinq.Again` if none.
 
@@ -710,7 +801,10 @@ class Socket(trio.abc.AsyncResource):
             return await self._recv_park()
         raise Again("receive timed out (rcvtimeo)")
 
-    async def _recv_park(self) -> Msg:
+    async def _recv_park(self, take: Any = None) -> Any:
+        """Wait until ``take()`` (default :meth:`_take`) has something to return."""
+        if take is None:
+            take = self._take
         core = self._core
         lot = core.receivers
         pipes = core.pipes
@@ -732,7 +826,7 @@ class Socket(trio.abc.AsyncResource):
             else:
                 await lot.park()
             try:
-                msg = self._take()
+                msg = take()
             except trio.WouldBlock:
                 continue
             core.recv_budget = YIELD_EVERY

@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import trio
 
-from .._constants import ENOTSUP
+from .._constants import EINVAL, ENOTSUP
 from .._errors import ZMQError
 from .._routing import FairQueue
+from .._routing.pipe_like import RECV_TERMINATED
 
 if TYPE_CHECKING:
     from .._options import Options
@@ -87,6 +88,33 @@ class Pattern:
 
     def recv_nowait(self) -> Msg:
         raise ZMQError(ENOTSUP, f"{self.socket_type} sockets cannot receive")
+
+    def recv_message_nowait(self) -> tuple[Msg, Pipe | None, int | None, str | None]:
+        """The next message with where it came from: ``(frames, pipe, routing_id,
+        group)`` (for ``Socket.recv_message``; ``trio.WouldBlock`` if none). Patterns
+        whose messages carry a routing id or a group (SERVER, PEER, DISH) override it;
+        the default takes :meth:`recv_nowait` and finds the pipe afterwards, so the
+        plain receive path pays nothing for it."""
+        try:
+            msg = self.recv_nowait()
+        except RECV_TERMINATED:
+            msg = self.recv_after_end()
+        return msg, self._source_pipe(), None, None
+
+    def _source_pipe(self) -> Pipe | None:
+        fq = getattr(self, "_fq", None)
+        if fq is None:
+            return None
+        pipes = fq.pipes
+        if len(pipes) == 1:  # served by that pipe's own queue (fast_recv)
+            return pipes[0]  # type: ignore[no-any-return]
+        return fq.last_pipe  # type: ignore[no-any-return]
+
+    def send_routed(self, msg: Msg, routing_id: int | None, group: str | None) -> None:
+        """Send ``msg`` to the peer ``routing_id`` or to ``group`` (SERVER, PEER, RADIO
+        override it). Other socket types refuse both."""
+        what = "routing_id" if routing_id is not None else "group"
+        raise ZMQError(EINVAL, f"{self.socket_type} sockets do not send by {what}")
 
     def recv_after_end(self) -> Msg:
         """``recv_nowait`` raised a pipe's end (``trinq._routing.RECV_TERMINATED``).

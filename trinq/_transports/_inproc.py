@@ -233,10 +233,12 @@ class _Carrier:
 
 
 def _peer_info(core: SocketCore) -> PeerInfo:
+    """What the other socket learns about ``core``'s, as a READY would tell it."""
+    props = {"Socket-Type": core.socket_type.encode()}
     identity = b""
     if core.socket_type in zmtp.IDENTITY_SENDERS:
-        identity = core.options.routing_id
-    return PeerInfo(core.socket_type, identity, {"Socket-Type": core.socket_type.encode()})
+        identity = props["Identity"] = core.options.routing_id
+    return PeerInfo(core.socket_type, identity, props)
 
 
 def _link(binding: InprocBinding, dialing: InprocDialing) -> None:
