@@ -45,12 +45,12 @@ class Context(trio.abc.AsyncResource):
         self._nursery = await self._nursery_cm.__aenter__()
         return self
 
-    async def __aexit__(
+    async def __aexit__(  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool | None:
+    ) -> bool | None:  # the nursery's answer (trio: bool)
         """Close every socket (as :meth:`term`; with linger 0 when the body raised).
 
         What the body raised comes out as it was raised, never wrapped in another

@@ -15,7 +15,7 @@ once per batch, ``direct_ok`` is read on every direct write.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 from trio.lowlevel import enable_ki_protection
@@ -26,10 +26,23 @@ from ._pipe import Msg, Pipe
 from ._wait import WaitQueue
 
 if TYPE_CHECKING:
-    from ._loan import ReadLoan
     from ._patterns import Pattern
 
-__all__ = ["YIELD_EVERY", "Counters", "PeerInfo", "SocketCore"]
+
+class Loan(Protocol):
+    """A connection's read loan as the socket sees it (``trinq._loan.ReadLoan``)."""
+
+    #: READER / LENT / RETURNED (``trinq._loan``)
+    state: int
+
+    def end(self) -> None: ...
+
+    async def borrow(self) -> bool: ...
+
+    def read_available(self) -> bool | None: ...
+
+
+__all__ = ["YIELD_EVERY", "Counters", "Loan", "PeerInfo", "SocketCore"]
 
 #: A ``send``/``recv`` that completes without waiting yields to the scheduler
 #: once every this many calls (see "the cost model" in ``trinq._socket``).
@@ -122,7 +135,7 @@ class SocketCore:
         self.direct_ok = True
         #: the read loan of this socket's only connection, while one is lent
         #: (``trinq._loan``): receivers then read the connection themselves
-        self.loan: ReadLoan | None = None
+        self.loan: Loan | None = None
         #: the socket refuses new work (close() or aclose() began)
         self.closing = False
         #: set by Context.term(): closed-socket errors become ContextTerminated

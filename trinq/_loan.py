@@ -174,7 +174,8 @@ class ReadLoan:
         if kind == STALLED:
             await self._owner.put_blocking(value)
             return None
-        return value  # type: ignore[no-any-return]
+        events: list[Any] = value
+        return events
 
     def end(self) -> None:
         """Take reading back now (a second pipe attaches, a PING is due)."""

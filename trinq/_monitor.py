@@ -20,6 +20,10 @@ from types import TracebackType
 import attrs
 import trio
 
+# One enum for both layers: defined by the sans-I/O core, re-exported here (and as
+# trinq.ProtocolErrorCode) because HANDSHAKE_FAILED_PROTOCOL events carry its values.
+from .zmtp._errors import ProtocolErrorCode
+
 __all__ = ["Event", "Monitor", "MonitorEvent", "ProtocolErrorCode"]
 
 
@@ -47,33 +51,6 @@ class Event(enum.IntFlag):
     ALL_V1 = 0xFFFF
     #: Every event including the version-2 PIPES_STATS.
     ALL_V2 = 0x1FFFF
-
-
-class ProtocolErrorCode(enum.IntEnum):
-    """libzmq's ``ZMQ_PROTOCOL_ERROR_*`` codes: the ``value`` of HANDSHAKE_FAILED_PROTOCOL
-    (and, for ZAP failures, HANDSHAKE_FAILED_AUTH uses the ZAP status code instead)."""
-
-    ZMTP_UNSPECIFIED = 0x10000000
-    ZMTP_UNEXPECTED_COMMAND = 0x10000001
-    ZMTP_INVALID_SEQUENCE = 0x10000002
-    ZMTP_KEY_EXCHANGE = 0x10000003
-    ZMTP_MALFORMED_COMMAND_UNSPECIFIED = 0x10000011
-    ZMTP_MALFORMED_COMMAND_MESSAGE = 0x10000012
-    ZMTP_MALFORMED_COMMAND_HELLO = 0x10000013
-    ZMTP_MALFORMED_COMMAND_INITIATE = 0x10000014
-    ZMTP_MALFORMED_COMMAND_ERROR = 0x10000015
-    ZMTP_MALFORMED_COMMAND_READY = 0x10000016
-    ZMTP_MALFORMED_COMMAND_WELCOME = 0x10000017
-    ZMTP_INVALID_METADATA = 0x10000018
-    ZMTP_CRYPTOGRAPHIC = 0x11000001
-    ZMTP_MECHANISM_MISMATCH = 0x11000002
-    ZAP_UNSPECIFIED = 0x20000000
-    ZAP_MALFORMED_REPLY = 0x20000001
-    ZAP_BAD_REQUEST_ID = 0x20000002
-    ZAP_BAD_VERSION = 0x20000003
-    ZAP_INVALID_STATUS_CODE = 0x20000004
-    ZAP_INVALID_METADATA = 0x20000005
-    WS_UNSPECIFIED = 0x30000000
 
 
 @attrs.frozen
@@ -125,7 +102,7 @@ class Monitor:
         self._mask = int(events)
         self._send, self._receive = trio.open_memory_channel[MonitorEvent](capacity)
         self._closed = False
-        self.dropped = 0
+        self.dropped: int = 0
         """Events dropped because the buffer was full."""
 
     @property

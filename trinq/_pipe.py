@@ -31,6 +31,8 @@ from typing import Any, Protocol
 import attrs
 import trio
 
+from ._routing.pipe_like import RecvNowait, SendNowait
+
 __all__ = ["WAKE", "Carrier", "Encoded", "Pipe", "PipeStatistics"]
 
 Msg = list[bytes]
@@ -141,12 +143,14 @@ class Pipe:
         self._in_send = in_send
         self._in_recv = in_recv
         #: Enqueue a whole message for the peer; raises trio.WouldBlock at SNDHWM.
-        self.send_nowait: Callable[[Msg], None] = (
-            self._send_conflate if conflate else out_send.send_nowait
-        )
+        self.send_nowait: SendNowait = self._send_conflate if conflate else out_send.send_nowait
         #: Take one whole message from the peer; trio.WouldBlock when empty,
         #: trio.EndOfChannel once terminated and drained.
-        self.recv_nowait: Callable[[], Msg] = in_recv.receive_nowait
+        self.recv_nowait: RecvNowait = in_recv.receive_nowait
+        self._init_peer(endpoint, shared_encoder)
+
+    def _init_peer(self, endpoint: str, shared_encoder: Callable[[Msg], bytes] | None) -> None:
+        """Everything but the queues (a subclass with queues of its own calls this)."""
         self.endpoint = endpoint
         #: what carries this pipe's messages now (None: no connection at the moment)
         self.carrier: Carrier | None = None
@@ -161,20 +165,6 @@ class Pipe:
         self.terminated = False
         #: Free for the pattern's per-pipe bookkeeping.
         self.state: Any = None
-
-    @classmethod
-    def from_channels(
-        cls,
-        out_send: trio.MemorySendChannel[Msg],
-        out_recv: trio.MemoryReceiveChannel[Msg],
-        in_send: trio.MemorySendChannel[Msg],
-        in_recv: trio.MemoryReceiveChannel[Msg],
-        endpoint: str = "",
-    ) -> Pipe:
-        """A pipe over channels made elsewhere (inproc cross-links two pipes' channels)."""
-        pipe = cls.__new__(cls)
-        pipe._setup(out_send, out_recv, in_send, in_recv, endpoint, False, None)
-        return pipe
 
     def __repr__(self) -> str:
         return f"<Pipe {self.endpoint or '?'} id={self.routing_id!r}>"

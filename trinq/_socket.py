@@ -40,16 +40,16 @@ import pickle
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import trio
 from trio.lowlevel import cancel_shielded_checkpoint, checkpoint_if_cancelled, enable_ki_protection
 
 from . import _constants as C
-from ._core import YIELD_EVERY, SocketCore
+from ._core import YIELD_EVERY, Loan, SocketCore
 from ._errors import Again, ContextTerminated, ZMQError
-from ._loan import LENT, ReadLoan
+from ._loan import LENT
 from ._message import Message
 from ._monitor import Event, Monitor
 from ._options import OPTIONS, Options, lookup
@@ -58,8 +58,16 @@ from ._pipe import PipeStatistics
 from ._routing.pipe_like import RECV_TERMINATED
 from ._transports import Binding, Dialing, split_endpoint, transport_for
 
-if TYPE_CHECKING:
-    from ._context import Context
+
+class _Owner(Protocol):
+    """What a socket needs of its :class:`trinq.Context` (which imports this module)."""
+
+    def _start_socket(self, sock: Socket) -> None: ...
+
+    def _forget_socket(self, sock: Socket) -> None: ...
+
+    def _spawn_system(self, fn: Any, *args: Any) -> None: ...
+
 
 __all__ = ["YIELD_EVERY", "Socket", "SocketStatistics"]
 
@@ -194,7 +202,7 @@ class Socket(trio.abc.AsyncResource):
 
         def __getattr__(self, name: str) -> Any: ...
 
-    def __init__(self, context: Context, socket_type: int, **options: Any) -> None:
+    def __init__(self, context: _Owner, socket_type: int, **options: Any) -> None:
         try:
             stype = C.SocketType(socket_type)
         except ValueError:
@@ -725,25 +733,27 @@ class Socket(trio.abc.AsyncResource):
             if flags & C.DONTWAIT:
                 raise self._would_block() from None
             timeo = self._opts.rcvtimeo
-            got = None
+            waited: tuple[Msg, Any, int | None, str | None] | None = None
             if timeo < 0:
-                got = await self._recv_park(self._take_message)
+                waited = await self._recv_park(self._take_message)
             else:
                 with trio.move_on_after(timeo / 1000):
-                    got = await self._recv_park(self._take_message)
-                if got is None:
+                    waited = await self._recv_park(self._take_message)
+                if waited is None:
                     raise Again("receive timed out (rcvtimeo)") from None
+            assert waited is not None
+            got = waited
         frames, pipe, routing_id, group = got
         return Message(tuple(frames), routing_id, group, _properties(pipe))
 
     def _take_message(self) -> tuple[Msg, Any, int | None, str | None]:
         try:
-            return self._pattern.recv_message_nowait()  # type: ignore[no-any-return]
+            return self._pattern.recv_message_nowait()
         except trio.WouldBlock:
             loan = self._lending_loan()
             if loan is None or not loan.read_available():
                 raise
-            return self._pattern.recv_message_nowait()  # type: ignore[no-any-return]
+            return self._pattern.recv_message_nowait()
 
     def recv_multipart_nowait(self) -> list[bytes]:
         """Take one whole queued message without waiting; :class:`trinq.Again` if none.
@@ -796,9 +806,11 @@ class Socket(trio.abc.AsyncResource):
     async def _recv_wait(self) -> Msg:
         timeo = self._opts.rcvtimeo
         if timeo < 0:
-            return await self._recv_park()
+            msg: Msg = await self._recv_park()
+            return msg
         with trio.move_on_after(timeo / 1000):
-            return await self._recv_park()
+            msg = await self._recv_park()
+            return msg
         raise Again("receive timed out (rcvtimeo)")
 
     async def _recv_park(self, take: Any = None) -> Any:
@@ -832,7 +844,7 @@ class Socket(trio.abc.AsyncResource):
             core.recv_budget = YIELD_EVERY
             return msg
 
-    def _lending_loan(self) -> ReadLoan | None:
+    def _lending_loan(self) -> Loan | None:
         """The read loan of this socket's only connection, if it is lent to receivers
         (request/reply sockets with a single peer: trinq._loan)."""
         core = self._core
@@ -1004,7 +1016,7 @@ for _name, _spec in OPTIONS.items():
         if _attr != "type" and not hasattr(Socket, _attr):
             setattr(Socket, _attr, _make_option_property(_name))
 Socket.type = property(lambda self: self.socket_type, doc="The socket type (trinq.SocketType).")  # type: ignore[assignment]
-del _name, _spec, _attr
+del _name, _spec, _attr  # pyright: ignore[reportPossiblyUnboundVariable]
 
 
 def _get_hwm(self: Socket) -> int:
@@ -1065,5 +1077,5 @@ def _socket_setattr(self: Socket, name: str, value: Any) -> None:
     setattr(self, option, value)
 
 
-Socket.__getattr__ = _socket_getattr  # type: ignore[method-assign,assignment]
+Socket.__getattr__ = _socket_getattr  # type: ignore[method-assign]
 Socket.__setattr__ = _socket_setattr  # type: ignore[method-assign,assignment]

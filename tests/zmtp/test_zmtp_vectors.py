@@ -141,4 +141,5 @@ def test_protocol_error_codes_match_pyzmq() -> None:
     import zmq
 
     for code in zmtp.ProtocolErrorCode:
-        assert getattr(zmq, f"PROTOCOL_ERROR_ZMTP_{code.name}") == code.value
+        assert getattr(zmq, f"PROTOCOL_ERROR_{code.name}") == code.value
+    assert zmtp.ProtocolErrorCode.UNSPECIFIED is zmtp.ProtocolErrorCode.ZMTP_UNSPECIFIED

@@ -24,7 +24,7 @@ Pipe lifecycle hooks, in order, for one pipe:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import trio
 
@@ -145,7 +145,7 @@ class FairQueueReceiver(Pattern):
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        self._fq = FairQueue(on_change=self._fq_changed)
+        self._fq: FairQueue[Pipe] = FairQueue(on_change=self._fq_changed)
         self._fq_changed()
 
     def _fq_changed(self) -> None:
@@ -156,9 +156,10 @@ class FairQueueReceiver(Pattern):
 
 
 PATTERNS: dict[str, type[Pattern]] = {}
+_P = TypeVar("_P", bound="type[Pattern]")
 
 
-def register_pattern(cls: type[Pattern]) -> type[Pattern]:
+def register_pattern(cls: _P) -> _P:
     """Class decorator: make ``cls`` the strategy for ``cls.socket_type``."""
     PATTERNS[cls.socket_type] = cls
     return cls

@@ -27,8 +27,8 @@ class Push(Pattern):
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        self._lb = LoadBalancer()
-        self.send_nowait = self._lb.send_nowait  # type: ignore[method-assign]
+        self._lb: LoadBalancer[Pipe] = LoadBalancer()
+        self.send_nowait = self._lb.send_nowait  # type: ignore[method-assign,assignment]
 
     def attach(self, pipe: Pipe) -> None:
         self._lb.attach(pipe)

@@ -68,7 +68,7 @@ class _Publisher(Pattern):
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        self._dist = Distributor()
+        self._dist: Distributor[Pipe] = Distributor()
         self._trie = SubscriptionTrie()
         #: pipe -> the prefixes its peer asked for (verboser / manual reporting)
         self._asked: dict[Pipe, set[bytes]] = {}
@@ -143,10 +143,10 @@ class _Publisher(Pattern):
         if opts.invert_matching:
             # libzmq dist_t::reverse_match: every attached pipe that did NOT match,
             # including pipes without any subscription.
-            targets = set(self._dist.pipes)
+            targets: set[Pipe] = set(self._dist.pipes)
             targets -= self._trie.match(msg[0])
         else:
-            targets = self._trie.match(msg[0])
+            targets = self._trie.match(msg[0])  # type: ignore[assignment]
         if not targets:
             return
         if opts.xpub_nodrop and not self._dist.all_writable(targets):
@@ -177,7 +177,7 @@ class XPub(_Publisher):
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        self._fq = FairQueue()
+        self._fq: FairQueue[Pipe] = FairQueue()
         self._pending: deque[tuple[bytes, Pipe | None]] = deque()
         self._last_pipe: Pipe | None = None
 
@@ -228,7 +228,7 @@ class _Subscriber(FairQueueReceiver):
     """SUB and XSUB: fair-queued receive, subscriptions sent upstream and replayed."""
 
     def __init__(self, options: Options) -> None:
-        self._dist = Distributor()
+        self._dist: Distributor[Pipe] = Distributor()
         self._filter = PrefixFilter()
         super().__init__(options)  # sets up the fair queue, then _fq_changed()
 

@@ -73,8 +73,8 @@ class Dealer(Pattern):
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        self._fq = FairQueue()
-        self._lb = LoadBalancer()
+        self._fq: FairQueue[Pipe] = FairQueue()
+        self._lb: LoadBalancer[Pipe] = LoadBalancer()
 
     def attach(self, pipe: Pipe) -> None:
         self._fq.attach(pipe)
@@ -167,8 +167,8 @@ class Router(Pattern):
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        self._fq = FairQueue()
-        self._table = RoutingTable()
+        self._fq: FairQueue[Pipe] = FairQueue()
+        self._table: RoutingTable[Pipe, bytes] = RoutingTable()
         #: pipes whose id was taken when they arrived; retried when an id frees up
         self._parked: set[Pipe] = set()
 

@@ -10,14 +10,23 @@ Each piece mirrors one libzmq primitive and is composed by ``trinq._patterns``:
 * ``RoutingTable`` -- ``routing_socket_base_t``; ROUTER, SERVER, PEER id -> pipe.
 
 All of them talk to peers through :class:`PipeLike` only and report back-pressure as
-:class:`trio.WouldBlock`; waiting is the caller's business.
+:class:`trio.WouldBlock`; waiting is the caller's business. Each is generic in the pipe
+class it holds (``FairQueue[Pipe]``, default ``PipeLike``), so the pipes it hands back
+keep their concrete type for the type checkers.
 """
 
 from .dist import Distributor
 from .fq import FairQueue
 from .lb import LoadBalancer
 from .mtrie import SubscriptionTrie
-from .pipe_like import RECV_TERMINATED, SEND_TERMINATED, PipeLike
+from .pipe_like import (
+    RECV_TERMINATED,
+    SEND_TERMINATED,
+    PipeLike,
+    PipeT,
+    RecvNowait,
+    SendNowait,
+)
 from .table import RoutingId, RoutingTable
 from .trie import PrefixFilter
 
@@ -28,8 +37,11 @@ __all__ = [
     "FairQueue",
     "LoadBalancer",
     "PipeLike",
+    "PipeT",
     "PrefixFilter",
+    "RecvNowait",
     "RoutingId",
     "RoutingTable",
+    "SendNowait",
     "SubscriptionTrie",
 ]

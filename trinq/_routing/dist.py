@@ -19,23 +19,24 @@ pattern checks it first and waits instead of sending when some target is full.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Generic
 
 import attrs
 import trio
 
-from .pipe_like import SEND_TERMINATED, PipeLike
+from .pipe_like import SEND_TERMINATED, PipeT
 
 __all__ = ["Distributor"]
 
 
 @attrs.define(eq=False)
-class Distributor:
+class Distributor(Generic[PipeT]):
     """Fan-out to attached pipes with PUB drop-on-full semantics."""
 
-    _pipes: dict[PipeLike, None] = attrs.field(factory=dict, init=False)
+    _pipes: dict[PipeT, None] = attrs.field(factory=dict, init=False)
 
     @property
-    def pipes(self) -> tuple[PipeLike, ...]:
+    def pipes(self) -> tuple[PipeT, ...]:
         """The attached pipes, in attach order."""
         return tuple(self._pipes)
 
@@ -45,11 +46,11 @@ class Distributor:
     def __contains__(self, pipe: object) -> bool:
         return pipe in self._pipes
 
-    def attach(self, pipe: PipeLike) -> None:
+    def attach(self, pipe: PipeT) -> None:
         """Add *pipe* (no-op if already attached)."""
         self._pipes[pipe] = None
 
-    def detach(self, pipe: PipeLike) -> None:
+    def detach(self, pipe: PipeT) -> None:
         """Remove *pipe*; idempotent."""
         self._pipes.pop(pipe, None)
 
@@ -57,14 +58,14 @@ class Distributor:
         """Offer *msg* to every attached pipe; return how many took it."""
         return self.send_to_pipes(msg, self._pipes)
 
-    def send_to_pipes(self, msg: list[bytes], pipes: Iterable[PipeLike]) -> int:
+    def send_to_pipes(self, msg: list[bytes], pipes: Iterable[PipeT]) -> int:
         """Offer *msg* to each of *pipes* (e.g. the subscribers that matched).
 
         A full pipe silently misses the message; a terminated one is detached. The
         pipes are taken as given (they need not be attached). Returns how many took it.
         """
         sent = 0
-        dead: list[PipeLike] | None = None
+        dead: list[PipeT] | None = None
         for pipe in pipes:
             try:
                 pipe.send_nowait(msg)
@@ -81,7 +82,7 @@ class Distributor:
                 self._pipes.pop(pipe, None)
         return sent
 
-    def all_writable(self, pipes: Iterable[PipeLike] | None = None) -> bool:
+    def all_writable(self, pipes: Iterable[PipeT] | None = None) -> bool:
         """True only if every pipe in *pipes* (default: all attached) has room."""
         if pipes is None:
             pipes = self._pipes

@@ -23,21 +23,21 @@ from __future__ import annotations
 import attrs
 import trio
 
-from .pipe_like import SEND_TERMINATED, PipeLike
+from .pipe_like import SEND_TERMINATED, PipeT
 from .ring import PipeRing
 
 __all__ = ["LoadBalancer"]
 
 
 @attrs.define(eq=False)
-class LoadBalancer(PipeRing):
+class LoadBalancer(PipeRing[PipeT]):
     """Round-robin over attached pipes, skipping full ones."""
 
     def has_out(self) -> bool:
         """True if some attached pipe has room for one more message."""
         return any(pipe.writable() for pipe in self._pipes)
 
-    def send_nowait(self, msg: list[bytes]) -> PipeLike:
+    def send_nowait(self, msg: list[bytes]) -> PipeT:
         """Enqueue *msg* on the next available pipe and return that pipe.
 
         Raises :class:`trio.WouldBlock` if every pipe is full or none is attached.

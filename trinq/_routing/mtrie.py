@@ -25,20 +25,21 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator
+from typing import Generic
 
 import attrs
 
-from .pipe_like import PipeLike
+from .pipe_like import PipeT
 
 __all__ = ["SubscriptionTrie"]
 
 
 @attrs.define(eq=False)
-class SubscriptionTrie:
+class SubscriptionTrie(Generic[PipeT]):
     """Maps subscription prefixes to the pipes subscribed to them."""
 
-    _subs: dict[bytes, set[PipeLike]] = attrs.field(factory=dict, init=False)
-    _by_pipe: dict[PipeLike, set[bytes]] = attrs.field(factory=dict, init=False)
+    _subs: dict[bytes, set[PipeT]] = attrs.field(factory=dict, init=False)
+    _by_pipe: dict[PipeT, set[bytes]] = attrs.field(factory=dict, init=False)
     _lengths: list[int] = attrs.field(factory=list, init=False)
     _length_count: dict[int, int] = attrs.field(factory=dict, init=False)
 
@@ -64,7 +65,7 @@ class SubscriptionTrie:
             del self._length_count[length]
             self._lengths.remove(length)
 
-    def add(self, prefix: bytes, pipe: PipeLike) -> bool:
+    def add(self, prefix: bytes, pipe: PipeT) -> bool:
         """Subscribe *pipe* to *prefix*.
 
         Returns True iff no pipe was subscribed to *prefix* before. Adding a pair that
@@ -86,7 +87,7 @@ class SubscriptionTrie:
         pipes.add(pipe)
         return False
 
-    def remove(self, prefix: bytes, pipe: PipeLike) -> bool:
+    def remove(self, prefix: bytes, pipe: PipeT) -> bool:
         """Unsubscribe *pipe* from *prefix*.
 
         Returns True iff that removed the last subscriber of *prefix*; removing a pair
@@ -106,7 +107,7 @@ class SubscriptionTrie:
         self._gone_prefix(len(prefix))
         return True
 
-    def remove_pipe(self, pipe: PipeLike) -> list[bytes]:
+    def remove_pipe(self, pipe: PipeT) -> list[bytes]:
         """Drop every subscription of *pipe* (it went away).
 
         Returns the prefixes that lost their last subscriber, sorted (XPUB reports an
@@ -127,18 +128,18 @@ class SubscriptionTrie:
         emptied.sort()
         return emptied
 
-    def has_pipe(self, pipe: PipeLike) -> bool:
+    def has_pipe(self, pipe: PipeT) -> bool:
         """True if *pipe* has at least one subscription."""
         return pipe in self._by_pipe
 
-    def match(self, data: bytes) -> set[PipeLike]:
+    def match(self, data: bytes) -> set[PipeT]:
         """Every pipe with at least one prefix that is a prefix of *data*.
 
         The empty prefix matches everything. The result is a fresh set.
         """
         subs = self._subs
         size = len(data)
-        result: set[PipeLike] = set()
+        result: set[PipeT] = set()
         for length in self._lengths:
             if length > size:
                 break
@@ -147,7 +148,7 @@ class SubscriptionTrie:
                 result |= pipes
         return result
 
-    def match_inverted(self, data: bytes) -> set[PipeLike]:
+    def match_inverted(self, data: bytes) -> set[PipeT]:
         """Pipes in the trie none of whose prefixes match *data* (``ZMQ_INVERT_MATCHING``).
 
         Only pipes holding at least one subscription are candidates. libzmq's XPUB

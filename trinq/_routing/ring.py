@@ -7,35 +7,37 @@ rotation order and moves the cursor so the next pipe in turn stays next.
 
 from __future__ import annotations
 
+from typing import Generic
+
 import attrs
 
-from .pipe_like import PipeLike
+from .pipe_like import PipeT
 
 __all__ = ["PipeRing"]
 
 
 @attrs.define(eq=False)
-class PipeRing:
+class PipeRing(Generic[PipeT]):
     """A list of pipes plus a round-robin cursor."""
 
-    _pipes: list[PipeLike] = attrs.field(factory=list, init=False)
+    _pipes: list[PipeT] = attrs.field(factory=list, init=False)
     _current: int = attrs.field(default=0, init=False)
 
     @property
-    def pipes(self) -> tuple[PipeLike, ...]:
+    def pipes(self) -> tuple[PipeT, ...]:
         """The attached pipes, in round-robin order."""
         return tuple(self._pipes)
 
     def __len__(self) -> int:
         return len(self._pipes)
 
-    def attach(self, pipe: PipeLike) -> None:
+    def attach(self, pipe: PipeT) -> None:
         """Add *pipe* at the end of the rotation (no-op if already attached)."""
         if pipe not in self._pipes:
             self._pipes.append(pipe)
             self._changed()
 
-    def detach(self, pipe: PipeLike) -> None:
+    def detach(self, pipe: PipeT) -> None:
         """Remove *pipe*; idempotent. The rotation continues with the next pipe."""
         try:
             index = self._pipes.index(pipe)

@@ -18,15 +18,26 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Generic
 
 import attrs
 
-from .pipe_like import PipeLike
+from .pipe_like import PipeT
 
 __all__ = ["RoutingId", "RoutingTable"]
 
 #: ``bytes`` for ROUTER identities, ``int`` (uint32, non-zero) for SERVER/PEER.
 RoutingId = bytes | int
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
+    # ``RoutingTable[Pipe]`` keeps both kinds of id; ``RoutingTable[Pipe, bytes]`` is ROUTER's.
+    IdT = TypeVar("IdT", bound=RoutingId, default=RoutingId)
+else:
+    from typing import TypeVar
+
+    IdT = TypeVar("IdT", bound=RoutingId)
 
 _UINT32 = 0xFFFFFFFF
 
@@ -36,11 +47,11 @@ def _random_uint32() -> int:
 
 
 @attrs.define(eq=False)
-class RoutingTable:
+class RoutingTable(Generic[PipeT, IdT]):
     """A bijection between routing ids and pipes, plus libzmq-style id generation."""
 
-    _by_id: dict[RoutingId, PipeLike] = attrs.field(factory=dict, init=False)
-    _by_pipe: dict[PipeLike, RoutingId] = attrs.field(factory=dict, init=False)
+    _by_id: dict[IdT, PipeT] = attrs.field(factory=dict, init=False)
+    _by_pipe: dict[PipeT, IdT] = attrs.field(factory=dict, init=False)
     _next_id: int = attrs.field(factory=_random_uint32, init=False)
     _next_uint32: int = attrs.field(factory=_random_uint32, init=False)
 
@@ -50,11 +61,11 @@ class RoutingTable:
     def __contains__(self, routing_id: object) -> bool:
         return routing_id in self._by_id
 
-    def __iter__(self) -> Iterator[RoutingId]:
+    def __iter__(self) -> Iterator[IdT]:
         """Iterate over the routing ids (a snapshot)."""
         return iter(tuple(self._by_id))
 
-    def add(self, routing_id: RoutingId, pipe: PipeLike) -> None:
+    def add(self, routing_id: IdT, pipe: PipeT) -> None:
         """Register *pipe* under *routing_id*.
 
         Raises :class:`ValueError` if the id is in use, or the pipe is already
@@ -68,25 +79,25 @@ class RoutingTable:
         self._by_id[routing_id] = pipe
         self._by_pipe[pipe] = routing_id
 
-    def remove(self, routing_id: RoutingId) -> PipeLike | None:
+    def remove(self, routing_id: IdT) -> PipeT | None:
         """Forget *routing_id*; return its pipe, or None if it was unknown."""
         pipe = self._by_id.pop(routing_id, None)
         if pipe is not None:
             del self._by_pipe[pipe]
         return pipe
 
-    def remove_pipe(self, pipe: PipeLike) -> RoutingId | None:
+    def remove_pipe(self, pipe: PipeT) -> IdT | None:
         """Forget *pipe*; return its routing id, or None if it was unknown."""
         routing_id = self._by_pipe.pop(pipe, None)
         if routing_id is not None:
             del self._by_id[routing_id]
         return routing_id
 
-    def get(self, routing_id: RoutingId) -> PipeLike | None:
+    def get(self, routing_id: IdT) -> PipeT | None:
         """The pipe registered under *routing_id*, or None."""
         return self._by_id.get(routing_id)
 
-    def id_of(self, pipe: PipeLike) -> RoutingId | None:
+    def id_of(self, pipe: PipeT) -> IdT | None:
         """The routing id *pipe* is registered under, or None."""
         return self._by_pipe.get(pipe)
 

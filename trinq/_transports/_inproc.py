@@ -34,6 +34,7 @@ the peer's pattern. This is omq.rb's ``pipe.peer = other``.
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Any
 
 import trio
@@ -53,18 +54,34 @@ def _capacity(hwm: int) -> float:
     return hwm if hwm > 0 else math.inf
 
 
-def _resize(channel: Any, own_hwm: int, peer_hwm: int | None) -> None:
-    """Set a channel's buffer to libzmq's inproc HWM: the sender's sndhwm plus the
-    receiver's rcvhwm (unlimited when either is 0); ``peer_hwm=None``: no peer now,
-    the own HWM only. trio has no public way to resize a memory channel (libzmq does
-    it with ``set_hwms_boost``); its state object holds the size."""
-    state = channel._state
-    if peer_hwm is None:
-        state.max_buffer_size = _capacity(own_hwm)
-    elif own_hwm <= 0 or peer_hwm <= 0:
-        state.max_buffer_size = math.inf
-    else:
-        state.max_buffer_size = own_hwm + peer_hwm
+class _Queue:
+    """One direction of a linked pair: a deque plus libzmq's inproc HWM.
+
+    Plain Python, not a trio memory channel: both ends are synchronous
+    (``*_nowait``) and the waiting happens on the sockets' wait queues, so the
+    channel's own machinery would only cost time on every message."""
+
+    __slots__ = ("cap", "ended", "items", "sender_lot")
+
+    def __init__(self, cap: float) -> None:
+        self.items: deque[Msg] = deque()
+        #: most messages queued (the sender's sndhwm + the receiver's rcvhwm)
+        self.cap = cap
+        #: the receiving pipe ends: it gets EndOfChannel once this is drained
+        self.ended = False
+        #: the sending socket's wait queue, woken when a receive makes room
+        self.sender_lot: Any = None
+
+    def resize(self, own_hwm: int, peer_hwm: int | None) -> None:
+        """libzmq's inproc HWM: the sender's sndhwm plus the receiver's rcvhwm
+        (unlimited when either is 0); ``peer_hwm=None``: no peer now, the own HWM
+        (libzmq grows a connect-before-bind queue with ``set_hwms_boost``)."""
+        if peer_hwm is None:
+            self.cap = _capacity(own_hwm)
+        elif own_hwm <= 0 or peer_hwm <= 0:
+            self.cap = math.inf
+        else:
+            self.cap = own_hwm + peer_hwm
 
 
 class _Registry:
@@ -80,7 +97,11 @@ def _registry(context: Any) -> _Registry:
     if reg is None:
         reg = _Registry()
         context._inproc = reg
-    return reg  # type: ignore[no-any-return]
+    return reg
+
+
+def _refuse(msg: Msg) -> None:
+    raise trio.ClosedResourceError("the pipe was terminated")
 
 
 class InprocPipe(Pipe):
@@ -91,42 +112,61 @@ class InprocPipe(Pipe):
     queued stays queued) and linked again when the name is bound again. The bound
     side's pipe lives as long as the link."""
 
-    __slots__ = ("dialing", "link_core", "link_peer", "own_core")
+    __slots__ = ("dialing", "in_q", "link_core", "link_peer", "out_q", "own_core")
 
-    @classmethod
-    def make(cls, core: SocketCore, endpoint: str, routing_id: bytes) -> InprocPipe:
-        opts = core.options
-        out_send, out_recv = trio.open_memory_channel[Msg](_capacity(opts.sndhwm))
-        in_send, in_recv = trio.open_memory_channel[Msg](_capacity(opts.rcvhwm))
-        pipe = cls.from_channels(out_send, out_recv, in_send, in_recv, endpoint)
-        pipe.routing_id = routing_id
-        pipe._init_link(core)
-        return pipe  # type: ignore[return-value]
-
-    def _init_link(self, core: SocketCore) -> None:
+    def __init__(self, core: SocketCore, endpoint: str, out_q: _Queue, in_q: _Queue) -> None:
+        self._init_peer(endpoint, None)
+        self._conflate = False
         self.own_core = core
-        self.link_core = None
-        self.link_peer = None
-        self.dialing = None
-        in_recv = self._in_recv
-        pipe = self
+        self.link_core: SocketCore | None = None
+        self.link_peer: InprocPipe | None = None
+        self.dialing: InprocDialing | None = None
+        self.out_q = out_q
+        self.in_q = in_q
+        self.send_nowait = self._send_unlinked
+        items = in_q.items
+        popleft = items.popleft
 
-        # Set once: a fair queue serving a single pipe keeps this bound method
+        # Set once: a fair queue serving a single pipe keeps this function
         # (FairQueue.fast_recv), so it must not change when the pipe is (re)linked.
         def recv_nowait() -> Msg:
-            msg = in_recv.receive_nowait()
-            core = pipe.link_core
-            if core is not None and core.senders._tasks:
-                core.senders.unpark_all()  # room again: wake the peer's blocked senders
+            try:
+                msg = popleft()
+            except IndexError:
+                if in_q.ended:
+                    raise trio.EndOfChannel from None
+                raise trio.WouldBlock from None
+            lot = in_q.sender_lot
+            if lot is not None and lot._tasks:
+                lot.unpark_all()  # room again: wake the peer's blocked senders
             return msg
 
         self.recv_nowait = recv_nowait
+
+    @classmethod
+    def make(cls, core: SocketCore, endpoint: str, routing_id: bytes) -> InprocPipe:
+        """The connecting side's pipe, with queues of its own HWMs."""
+        opts = core.options
+        pipe = cls(core, endpoint, _Queue(_capacity(opts.sndhwm)), _Queue(_capacity(opts.rcvhwm)))
+        pipe.routing_id = routing_id
+        return pipe
+
+    def _send_unlinked(self, msg: Msg) -> None:
+        """No peer (yet, or any more): queue up to the own HWM."""
+        q = self.out_q
+        if len(q.items) >= q.cap:
+            raise trio.WouldBlock
+        q.items.append(msg)
 
     def link(self, core: SocketCore, peer: InprocPipe) -> None:
         """Send to and receive from ``peer`` (a pipe of the socket behind ``core``)."""
         self.link_core = core
         self.link_peer = peer
-        out_send = self._out_send
+        q = self.out_q
+        q.ended = False
+        q.sender_lot = self.own_core.senders
+        items = q.items
+        append = items.append
         receivers = core.receivers
         mine = self.own_core.counters
         theirs = core.counters
@@ -139,14 +179,10 @@ class InprocPipe(Pipe):
 
         elif self.own_core.options.conflate or core.options.conflate:
             # ZMQ_CONFLATE on either end: the queue keeps only the newest message
-            queue = peer._in_recv
 
             def send_nowait(msg: Msg) -> None:
-                try:
-                    queue.receive_nowait()
-                except (trio.WouldBlock, trio.EndOfChannel):
-                    pass
-                out_send.send_nowait(msg)
+                items.clear()
+                append(msg)
                 mine.messages_out += 1
                 theirs.messages_in += 1
                 if receivers._tasks:
@@ -155,7 +191,9 @@ class InprocPipe(Pipe):
         else:
 
             def send_nowait(msg: Msg) -> None:
-                out_send.send_nowait(msg)
+                if len(items) >= q.cap:
+                    raise trio.WouldBlock
+                append(msg)
                 mine.messages_out += 1
                 theirs.messages_in += 1
                 if receivers._tasks:
@@ -166,10 +204,23 @@ class InprocPipe(Pipe):
     def _unlink(self) -> None:
         """The peer is gone but this pipe lives on (the connecting side)."""
         self.link_core = self.link_peer = None
-        self.send_nowait = self._out_send.send_nowait
+        self.send_nowait = self._send_unlinked
+        self.in_q.sender_lot = None
         opts = self.own_core.options
-        _resize(self._out_send, opts.sndhwm, None)
-        _resize(self._in_send, opts.rcvhwm, None)
+        self.out_q.resize(opts.sndhwm, None)
+        self.in_q.resize(opts.rcvhwm, None)
+
+    # --- the Pipe queries, on the deques ---------------------------------------------
+
+    def writable(self) -> bool:
+        q = self.out_q
+        return not self.terminated and len(q.items) < q.cap
+
+    def outbound_queued(self) -> int:
+        return len(self.out_q.items)
+
+    def inbound_queued(self) -> int:
+        return len(self.in_q.items)
 
     def outbound_pending(self) -> bool:
         return False  # what was sent is in the peer's queue already: nothing to linger for
@@ -177,22 +228,22 @@ class InprocPipe(Pipe):
     def terminate(self) -> None:
         if self.terminated:
             return
-        super().terminate()
-        self._peer_gone_or_ended()
-
-    def _peer_gone_or_ended(self) -> None:
+        self.terminated = True
+        self.send_nowait = _refuse
+        self.in_q.ended = True  # what arrived is still received, then EndOfChannel
         peer, core = self.link_peer, self.link_core
         if peer is None or core is None:
             return
-        own = self.own_core
-        own.emit(Event.DISCONNECTED, 0, self.endpoint, "inproc link closed")
+        self.own_core.emit(Event.DISCONNECTED, 0, self.endpoint, "inproc link closed")
         self.link_core = self.link_peer = None
         if peer.terminated:
             return
         if peer.dialing is not None:
             peer._lose_peer()
         else:
+            self.out_q.ended = True
             core.terminate_pipe(peer)  # a bound side's pipe ends with its link
+            core.wake_receivers()
 
     def _lose_peer(self) -> None:
         """The connecting side's pipe: its bound peer went away; wait for a new bind."""
@@ -265,10 +316,7 @@ def _link(binding: InprocBinding, dialing: InprocDialing) -> None:
         dialing.ended = True  # as after a protocol error: this connect is over
         ccore.terminate_pipe(cpipe)
         return
-    bpipe: InprocPipe = InprocPipe.from_channels(  # type: ignore[assignment]
-        cpipe._in_send.clone(), cpipe._in_recv, cpipe._out_send.clone(), cpipe._out_recv, endpoint
-    )
-    bpipe._init_link(bcore)
+    bpipe = InprocPipe(bcore, endpoint, cpipe.in_q, cpipe.out_q)
     attached = bcore.connect_peer(
         bpipe, endpoint, b"", _peer_info(ccore), _Carrier(ccore, cpipe), attach=True
     )
@@ -279,8 +327,8 @@ def _link(binding: InprocBinding, dialing: InprocDialing) -> None:
         bpipe.terminate()
         return
     bopts, copts = bcore.options, ccore.options
-    _resize(cpipe._out_send, copts.sndhwm, bopts.rcvhwm)
-    _resize(cpipe._in_send, bopts.sndhwm, copts.rcvhwm)
+    cpipe.out_q.resize(copts.sndhwm, bopts.rcvhwm)
+    cpipe.in_q.resize(bopts.sndhwm, copts.rcvhwm)
     bpipe.link(ccore, cpipe)
     cpipe.link(bcore, bpipe)
     binding.pipes.add(bpipe)

@@ -104,3 +104,18 @@ __all__ = [
     "pong_body",
     "ready_body",
 ]
+
+
+def _fixup_module_metadata(names: list[str], namespace: dict[str, object]) -> None:
+    """Make reprs, pickles and docs say ``trinq.zmtp.X`` rather than ``trinq.zmtp._x.X``
+    (as ``trinq/__init__.py`` does for ``trinq.X``, after trio)."""
+    from types import FunctionType
+
+    for name in names:
+        obj = namespace[name]
+        if isinstance(obj, (type, FunctionType)) and obj.__module__.startswith(__name__ + "._"):
+            obj.__module__ = __name__
+
+
+_fixup_module_metadata(__all__, globals())
+del _fixup_module_metadata

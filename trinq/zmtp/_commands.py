@@ -24,6 +24,7 @@ Names are sent exactly as given (libzmq matches ``Socket-Type`` and
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import cast
 
 from ._errors import (
     ProtocolErrorCode,
@@ -75,7 +76,12 @@ def parse_command(body: bytes) -> tuple[bytes, bytes]:
 
 def encode_metadata(properties: Iterable[tuple[str | bytes, bytes]] | Mapping[str, bytes]) -> bytes:
     """Encode metadata properties (name, value) in order."""
-    items = properties.items() if isinstance(properties, Mapping) else properties
+    # The cast: pyright narrows an Iterable[tuple] that is a Mapping to Mapping[tuple, ...].
+    items: Iterable[tuple[str | bytes, bytes]] = (
+        cast("Mapping[str, bytes]", properties).items()
+        if isinstance(properties, Mapping)
+        else properties
+    )
     out: list[bytes] = []
     for name, value in items:
         raw = name.encode("ascii") if isinstance(name, str) else bytes(name)

@@ -19,7 +19,7 @@ Don't subclass these.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -81,7 +81,7 @@ class Message:
             return self.frames == other.frames
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"Message(frames={self.frames!r})"

@@ -151,7 +151,7 @@ class FrameDecoder:
     )
 
     def __init__(self, maxmsgsize: int = -1) -> None:
-        self.maxmsgsize = maxmsgsize
+        self.maxmsgsize: int = maxmsgsize
         self._limit = _NO_LIMIT if maxmsgsize < 0 else maxmsgsize
         self._buf = b""
         self._pending: list[bytes] = []
@@ -160,7 +160,7 @@ class FrameDecoder:
         self._need = 1
         self._parts: list[bytes] = []
         #: Data messages :meth:`read_messages` has handed out so far.
-        self.decoded = 0
+        self.decoded: int = 0
         #: The message whose ``append`` raised in :meth:`read_messages` (see there).
         self.stalled: Any = None
 
@@ -188,7 +188,7 @@ class FrameDecoder:
         if data:
             if type(data) is not bytes:
                 data = bytes(data)
-            self._pending.append(data)  # type: ignore[arg-type]
+            self._pending.append(data)
             self._pending_len += len(data)
 
     def _take(self) -> bytes | None:

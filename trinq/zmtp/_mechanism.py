@@ -67,8 +67,8 @@ class Mechanism(abc.ABC):
     transparent: bool = False
 
     def __init__(self) -> None:
-        self.socket_type = ""
-        self.identity = b""
+        self.socket_type: str = ""
+        self.identity: bytes = b""
         self.metadata: dict[str, bytes] = {}
         self.peer_properties: dict[str, bytes] = {}
         self._status = MechanismStatus.HANDSHAKING
@@ -123,6 +123,7 @@ class NullMechanism(Mechanism):
 
     name = b"NULL"
     as_server = False
+    peer_properties: dict[str, bytes]  # (assigned below; declared for the type checkers)
     transparent = True
 
     def __init__(self) -> None:
@@ -131,6 +132,7 @@ class NullMechanism(Mechanism):
         self._ready_received = False
 
     def next_handshake_command(self) -> bytes | None:
+        """Our READY body the first time, then ``None``."""
         if self._ready_sent:
             return None
         self._ready_sent = True
@@ -138,6 +140,7 @@ class NullMechanism(Mechanism):
         return ready_body(self.basic_properties())
 
     def process_handshake_command(self, name: bytes, body: bytes) -> None:
+        """Accept the peer's one READY; any other command is a protocol error."""
         if name != b"READY" or self._ready_received:
             self._status = MechanismStatus.ERROR
             raise RemoteProtocolError(
