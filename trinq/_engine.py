@@ -207,7 +207,8 @@ class Engine:
                     self._nursery = nursery
                     nursery.start_soon(self._reader, events)
                     nursery.start_soon(self._writer)
-                    if self._hb.active:
+                    # a raw (STREAM) connection carries no ZMTP PING/PONG: no heartbeat
+                    if self._hb.active and not core.pattern.raw:
                         self._start_heartbeat()
             finally:
                 self._nursery = None

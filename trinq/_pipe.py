@@ -252,6 +252,11 @@ class Pipe:
             inbound_queued=self.inbound_queued(),
         )
 
+    def close_outbound(self) -> None:
+        """Refuse new outbound messages; the writer drains what is queued, then ends
+        the connection (the engine terminates the pipe then). Inbound stays open."""
+        self._out_send.close()
+
     def terminate(self) -> None:
         """End the pipe: refuse new outbound messages, let inbound ones drain."""
         if self.terminated:
