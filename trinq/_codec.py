@@ -23,10 +23,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
+import trio
+
 from . import zmtp
 from ._options import Options
 
-__all__ = ["ZMTP_SHARED_ENCODER", "Codec", "RawCodec", "shared_encoder_for", "zmtp_codec"]
+__all__ = [
+    "NOT_STALLED",
+    "ZMTP_SHARED_ENCODER",
+    "Codec",
+    "RawCodec",
+    "decode_into",
+    "shared_encoder_for",
+    "zmtp_codec",
+]
 
 #: How a NULL-mechanism ZMTP connection encodes a message (the same for every one).
 ZMTP_SHARED_ENCODER: Callable[[Sequence[bytes]], bytes] = zmtp.encode_message
@@ -77,6 +87,25 @@ class Codec(Protocol):
         """What to send to a peer we refuse after a protocol error of its own (a ZMTP
         ERROR command once the greeting passed), or ``b""``."""
         ...
+
+
+#: :func:`decode_into`'s "nothing was refused"
+NOT_STALLED: Any = object()
+
+
+def decode_into(
+    codec: Codec, put: Callable[[Any], object], data: bytes | None
+) -> tuple[list[Any], Any]:
+    """The inbound decode step, shared by the engine's reader and a read loan's
+    borrower: decode ``data`` (``None``: what is buffered) with data messages going
+    to ``put``; return ``(other events, the message put refused)`` -- the second is
+    :data:`NOT_STALLED` unless the pipe was full (RCVHWM), in which case the caller
+    queues it once there is room (the reader waits; a borrower hands it back) and
+    decodes the rest with ``data=None``. Raises ``zmtp.ProtocolError``."""
+    try:
+        return codec.events_into(put, data), NOT_STALLED
+    except trio.WouldBlock:
+        return [], codec.take_stalled()
 
 
 def zmtp_codec(socket_type: str, options: Options) -> zmtp.Connection:

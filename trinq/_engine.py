@@ -57,7 +57,7 @@ import trio
 from trio.lowlevel import enable_ki_protection
 
 from . import zmtp
-from ._codec import Codec
+from ._codec import NOT_STALLED, Codec, decode_into
 from ._core import PeerInfo, SocketCore
 from ._heartbeat import HeartbeatAction, HeartbeatState, pong_context
 from ._io import LeanSocketStream
@@ -339,7 +339,6 @@ class Engine:
         Message = zmtp.Message
         ERROR = zmtp.ConnectionState.ERROR
         counters = core.counters
-        events_into = codec.events_into
         step_back = pattern.replies_to_receives
         if (
             step_back
@@ -410,13 +409,10 @@ class Engine:
                         self.traffic += 1
                 else:
                     data = None  # decode what is buffered
-                while True:
-                    try:
-                        events = events_into(put, data)  # pyright: ignore[reportArgumentType]
-                        break
-                    except trio.WouldBlock:
-                        data = None  # (it is in the decoder's buffer now)
-                        await self.put_blocking(codec.take_stalled())
+                events, stalled = decode_into(codec, put, data)  # pyright: ignore[reportArgumentType]
+                while stalled is not NOT_STALLED:  # RCVHWM: stop reading until there is room
+                    await self.put_blocking(stalled)
+                    events, stalled = decode_into(codec, put, None)
         except zmtp.ProtocolError as exc:
             # As libzmq: after the handshake a protocol error is reported as the
             # DISCONNECTED event (whose reason says why), not as HANDSHAKE_FAILED_*.

@@ -36,6 +36,7 @@ from typing import Any, Protocol
 import trio
 
 from . import zmtp
+from ._codec import NOT_STALLED, decode_into
 from ._core import SocketCore
 from ._io import LeanSocketStream
 from ._wait import WaitQueue
@@ -286,15 +287,15 @@ class ReadLoan:
             self._owner.traffic += 1
             before = codec.messages_put
             try:
-                events = codec.events_into(self.put, data)
-            except trio.WouldBlock:  # RCVHWM is full: the reader waits for room
-                counters.messages_in += codec.messages_put - before
-                self._hand_back(STALLED, codec.take_stalled())
-                return True
+                events, stalled = decode_into(codec, self.put, data)
             except zmtp.ProtocolError:
                 self._hand_back(EVENTS, [])  # the reader's next call raises it
                 return False
             n = codec.messages_put - before
+            if stalled is not NOT_STALLED:  # RCVHWM is full: the reader waits for room
+                counters.messages_in += n
+                self._hand_back(STALLED, stalled)
+                return True
             counters.messages_in += n
             if events or codec.state is _ERROR_STATE:
                 self._hand_back(EVENTS, events)  # commands are the reader's
