@@ -1,4 +1,4 @@
-"""ZMTP 3.1 heartbeats (RFC 37, facts §15) against a hand-driven raw peer.
+"""ZMTP 3.1 heartbeats (RFC 37, docs/interop.md §15) against a hand-driven raw peer.
 
 The raw peer completes the handshake by hand (tests/rawpeer.py) and then does exactly
 what each test needs: stay silent, PING with a context or a TTL, answer PINGs, ...
@@ -99,7 +99,7 @@ async def test_pong_echoes_at_most_16_bytes_of_context(ctx, context, echo):
 )
 async def test_ping_ttl_in_deciseconds_capped_at_655(ctx, autojump_clock, ttl_ms, ttl_ds):
     """Our PING's TTL is heartbeat_ttl in deciseconds (truncated), never above 655:
-    libzmq converts it in 16-bit arithmetic and would wrap (facts §15, libzmq#4226)."""
+    libzmq converts it in 16-bit arithmetic and would wrap (docs/interop.md §15, libzmq#4226)."""
     with trio.fail_after(100):
         async with trio.open_nursery() as nursery:
             _sock, _mon, peer, _ = await connect_raw(

@@ -229,7 +229,7 @@ async def test_a_protocol_error_while_lent_drops_only_that_peer(
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
             got = await start_receiving(nursery, router, lambda: bad.send(message(b"ok")))
-            # a message, then a frame over maxmsgsize: a protocol error (facts §10)
+            # a message, then a frame over maxmsgsize: a protocol error (docs/interop.md §10)
             await bad.send((message(b"before") if before else b"") + frame(b"x" * 101))
             events = await wait_for_event(mon, E.DISCONNECTED)
             assert "protocol error" in (events[-1].reason or "")

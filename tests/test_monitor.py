@@ -181,7 +181,7 @@ async def test_bad_handshake_input_costs_only_that_peer(ctx, case):
 
 
 async def test_oversize_frame_over_maxmsgsize(ctx):
-    """A frame bigger than maxmsgsize is a protocol error for that connection (facts §10):
+    """A frame bigger than maxmsgsize is a protocol error for that connection (docs/interop.md §10):
     event, disconnect; the good peer keeps flowing; a frame at the limit passes."""
     with trio.fail_after(10):
         pull = ctx.socket(trinq.PULL, maxmsgsize=1000)
@@ -230,7 +230,7 @@ async def test_messages_before_a_bad_frame_in_the_same_read_are_delivered(ctx):
 
 
 async def test_unknown_command_after_handshake_is_ignored(ctx):
-    """facts §9: any command other than the known ones is silently dropped, not an error."""
+    """docs/interop.md §9: any other command is silently dropped, not an error."""
     with trio.fail_after(10):
         pull = ctx.socket(trinq.PULL)
         mon = pull.monitor()

@@ -1,4 +1,4 @@
-"""Dialer behaviour: reconnect after peer restarts, backoff, error policy (facts §14)."""
+"""Dialer behaviour: reconnect after peer restarts, backoff, error policy (docs/interop.md §14)."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ async def test_reconnect_ivl_minus_one_never_retries(ctx, tmp_path, autojump_clo
 )
 async def test_protocol_error_stops_endpoint(ctx, bad_handshake, autojump_clock):
     """A protocol error in the handshake: HANDSHAKE_FAILED_PROTOCOL, and the connecting
-    side does NOT reconnect (libzmq 'Don't reconnect on protocol errors', facts §14)."""
+    side does NOT reconnect (libzmq 'Don't reconnect on protocol errors', docs/interop.md §14)."""
     with trio.fail_after(100):
         async with trio.open_nursery() as nursery:
             port, accepted = await nursery.start(serve_raw_once)

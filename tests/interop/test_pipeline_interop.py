@@ -194,7 +194,7 @@ async def test_trinq_pull_fair_queues_zmq_pushes(ctx, zctx, transport, tmp_path)
 
 # --- heartbeats with a libzmq peer ------------------------------------------------------
 
-PING_FRAME = 9  # flags, size, 4 "PING", 2-octet TTL, empty context (facts §15)
+PING_FRAME = 9  # flags, size, 4 "PING", 2-octet TTL, empty context (docs/interop.md §15)
 PONG_FRAME = 7  # flags, size, 4 "PONG", empty context
 
 

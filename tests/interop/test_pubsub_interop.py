@@ -117,7 +117,7 @@ async def test_trinq_xpub_with_libzmq_sub(ctx, zctx, binds):
 
 @pytest.mark.parametrize("binds", BINDS)
 async def test_libzmq_xsub_message_form_to_trinq_xpub(ctx, zctx, binds):
-    """facts §11: a libzmq XSUB forwards an application ``\\x01topic`` as an ordinary
+    """docs/interop.md §11: a libzmq XSUB forwards an application ``\\x01topic`` as an ordinary
     message even on ZMTP 3.1; trinq's XPUB must parse it as a subscription."""
     with trio.fail_after(20):
         xpub = ctx.socket(trinq.XPUB, linger=0)
@@ -193,7 +193,7 @@ async def test_trinq_xsub_to_libzmq_xpub(ctx, zctx, binds):
 
 @pytest.mark.parametrize("size", [245, 246, 255])
 async def test_topics_near_255_bytes(ctx, zctx, size):
-    """facts §8: in 3.1 mode the SUBSCRIBE name counts toward the short/long frame
+    """docs/interop.md §8: in 3.1 mode the SUBSCRIBE name counts toward the short/long frame
     choice (a 245-byte topic fits a short frame, 246 does not). Both directions."""
     topic = bytes(range(1, size + 1)) if size < 256 else b"t" * size
     with trio.fail_after(20):
@@ -308,7 +308,7 @@ async def test_fake_zmtp30_sub_subscribes_to_trinq_pub(ctx):
 
 async def test_trinq_sub_sends_legacy_form_to_fake_zmtp30_pub(ctx):
     """Toward a peer announcing minor 0, trinq's SUB sends subscriptions as
-    ``\\x01topic`` / ``\\x00topic`` messages, not SUBSCRIBE commands (facts §2, §11),
+    ``\\x01topic`` / ``\\x00topic`` messages, not SUBSCRIBE commands (docs/interop.md §2, §11),
     replaying them all on connect, and receives what matches."""
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]

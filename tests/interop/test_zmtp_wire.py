@@ -168,7 +168,7 @@ def test_wire_interop(
             if peer_type == zmq.SUB:
                 zsock.setsockopt(zmq.SUBSCRIBE, b"frame")
             else:
-                zsock.send(b"\x01frame")  # forwarded as a legacy message (facts §11)
+                zsock.send(b"\x01frame")  # forwarded as a legacy message (docs/interop.md §11)
             # libzmq attaches the pipe (and replays subscriptions) only when
             # the application thread processes commands: poke it meanwhile.
             for _ in range(100):

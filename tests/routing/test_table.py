@@ -1,4 +1,4 @@
-"""RoutingTable -- ROUTER (RFC 28) and SERVER/PEER routing ids (README facts §13)."""
+"""RoutingTable -- ROUTER (RFC 28) and SERVER/PEER routing ids (docs/interop.md §13)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_remove_and_remove_pipe():
     assert table.get(b"a") is b
 
 
-# README facts §13: "ROUTER makes a 5-octet id: 0x00 followed by a big-endian uint32
+# docs/interop.md §13: "ROUTER makes a 5-octet id: 0x00 followed by a big-endian uint32
 # counter. The counter starts at a random value and goes up by one per connection."
 def test_generate_id_format_and_sequence():
     table = RoutingTable()
@@ -80,7 +80,7 @@ def test_generate_id_wraps_and_skips_ids_in_use():
     assert table.generate_id() == b"\x00\x00\x00\x00\x01"
 
 
-# README facts §13: "SERVER and PEER. They use uint32 ids, never 0, starting at a
+# docs/interop.md §13: "SERVER and PEER. They use uint32 ids, never 0, starting at a
 # random value."
 def test_generate_uint32_id_sequence_skips_zero_and_in_use():
     table = RoutingTable()

@@ -228,7 +228,7 @@ def test_filter_check():
 
 
 # libzmq trie_t::apply, called from xsub_t::xattach_pipe: every subscription is replayed
-# to a newly attached or reconnected publisher (README facts §11, "Reconnect").
+# to a newly attached or reconnected publisher (docs/interop.md §11, "Reconnect").
 def test_filter_iterates_distinct_prefixes_for_replay():
     f = PrefixFilter()
     for prefix in (b"a", b"b", b"a", b""):

@@ -3,7 +3,7 @@ test_spec_req/rep/dealer/router.cpp plus its option tests (req_relaxed, req_corr
 router_mandatory, router_handover, probe_router, connect_rid) and test_reqrep_device.
 
 Each test's docstring quotes the SHALL clause(s) of shared/specs/28-reqrep.md it checks
-(or names the libzmq behaviour it pins, from shared/specs/README.md facts §12-13); the
+(or names the libzmq behaviour it pins, from docs/interop.md §12-13); the
 whole module runs over every stream transport in ``trinq.testing.TRANSPORTS``.
 """
 
@@ -205,7 +205,7 @@ async def test_req_drops_malformed_replies(ctx, transport, tmp_path):
 
 
 async def test_req_correlate_wire_format(ctx, transport, tmp_path):
-    """req_correlate (libzmq facts §12): "With ZMQ_REQ_CORRELATE it also puts a 4-octet
+    """req_correlate (libzmq docs/interop.md §12): "With ZMQ_REQ_CORRELATE it also puts a 4-octet
     request id frame before the delimiter. That id is in host byte order." Replies
     carrying another id are dropped.
     """
@@ -448,7 +448,7 @@ async def test_rep_envelope_saved_and_restored(ctx, transport, tmp_path):
 async def test_rep_drops_requests_without_delimiter(ctx, transport, tmp_path):
     """REP: the request "SHALL have this format on the wire: An address envelope ...
     A delimiter, consisting of an empty frame. One or more data frames"; a request
-    without a delimiter is discarded silently (facts §12).
+    without a delimiter is discarded silently (docs/interop.md §12).
     """
     with trio.fail_after(10):
         rep = ctx.socket(trinq.REP)
@@ -689,7 +689,7 @@ async def test_router_unknown_id_dropped_or_refused(ctx, transport, tmp_path):
 async def test_router_mandatory_full_peer_waits(ctx, transport, tmp_path):
     """ROUTER: "SHALL either silently drop the message, or return an error, depending on
     configuration, if the queue ... is full." With router_mandatory a full peer gives
-    Again under DONTWAIT, and a blocking send waits for room (facts §13).
+    Again under DONTWAIT, and a blocking send waits for room (docs/interop.md §13).
     """
     with trio.fail_after(10):
         router = ctx.socket(trinq.ROUTER, router_mandatory=True, sndhwm=1)
@@ -727,7 +727,7 @@ async def test_router_mandatory_full_peer_waits(ctx, transport, tmp_path):
 async def test_router_duplicate_identity_is_ignored(ctx, transport, tmp_path):
     """ROUTER: "SHALL identify each double queue using a unique "identity" binary
     string." A second peer claiming an identity in use is not attached under it: its
-    messages are not delivered (libzmq test_router_handover, facts §13).
+    messages are not delivered (libzmq test_router_handover, docs/interop.md §13).
     """
     with trio.fail_after(10):
         router = ctx.socket(trinq.ROUTER)

@@ -1,4 +1,4 @@
-"""Greeting decoding and version negotiation (RFC 37, interop facts §1-2)."""
+"""Greeting decoding and version negotiation (RFC 37, docs/interop.md §1-2)."""
 
 from __future__ import annotations
 

@@ -100,7 +100,7 @@ def test_legacy_subscribe_toward_zmtp30() -> None:
 
 
 def test_large_subscribe_uses_long_form() -> None:
-    # The SUBSCRIBE name counts toward short vs long (facts §8).
+    # The SUBSCRIBE name counts toward short vs long (docs/interop.md §8).
     pair = ConnectionPair(zmtp.Connection("SUB"), zmtp.Connection("PUB"))
     pair.handshake()
     assert pair.a.send_command(zmtp.Subscribe(b"t" * 245))[:2] == b"\x04\xff"

@@ -15,7 +15,7 @@ GREETING_NULL = (
     + b"\x00" * 31
 )
 
-# READY as libzmq's DEALER sends it (tests/testutil.hpp, interop facts §3).
+# READY as libzmq's DEALER sends it (tests/testutil.hpp, docs/interop.md §3).
 READY_DEALER = b"\x04\x29\x05READY\x0bSocket-Type\x00\x00\x00\x06DEALER\x08Identity\x00\x00\x00\x00"
 
 

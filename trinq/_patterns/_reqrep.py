@@ -21,7 +21,7 @@ A failed attempt (``trio.WouldBlock``, a cancelled wait) never changes the state
 ``send``/``recv`` keep the socket's cancellation atomicity: a REQ whose ``recv`` was
 cancelled is still awaiting its reply.
 
-ROUTER identities (facts §13): a peer is registered under, in order of preference,
+ROUTER identities (docs/interop.md §13): a peer is registered under, in order of preference,
 the ``connect_routing_id`` given for that connect, the peer's ``Identity``, or a
 generated 5-byte id. A bound peer is identified when it attaches (after the
 handshake); a connect-side pipe when its first connection completes (or at once when

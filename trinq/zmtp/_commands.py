@@ -18,7 +18,7 @@ Metadata (READY, INITIATE) is a sequence of properties::
     value = 4OCTET *OCTET     ; size in network order
 
 Names are sent exactly as given (libzmq matches ``Socket-Type`` and
-``Identity`` case-sensitively, interop facts §3) and decoded as ASCII.
+``Identity`` case-sensitively, docs/interop.md §3) and decoded as ASCII.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ never waits.  The driver (trinq's engine, or a test) moves bytes:
 
 * :meth:`Connection.initiate` returns our 64-octet greeting; send it at once
   (never wait for the peer's greeting first: libzmq withholds most of its own
-  until it has seen our octet 10, interop facts §1).
+  until it has seen our octet 10, docs/interop.md §1).
 * :meth:`Connection.receive_data` only buffers (``b""`` means EOF).
 * :meth:`Connection.next_event` returns one event or :data:`NEED_DATA`;
   :meth:`Connection.events` returns every available event as a list and is
@@ -41,12 +41,12 @@ that queues messages anyway can skip the event list for data:
 :meth:`Connection.events_into` hands each decoded message to a ``put`` callable
 (a memory channel's ``send_nowait``, say) and returns only the events between.
 Unknown post-handshake commands are silently dropped and a received ERROR
-command raises (interop facts §9).
+command raises (docs/interop.md §9).
 
 Subscriptions: a PUB or XPUB connection also decodes the legacy 3.0 form (a
 single-frame message starting with ``\\x01``/``\\x00``) into
 :class:`Subscribe`/:class:`Cancel`, since libzmq accepts both forms from any
-peer (facts §11).  Other socket types get such messages as plain
+peer (docs/interop.md §11).  Other socket types get such messages as plain
 :class:`Message` events.  Toward a peer that announced minor version 0,
 :meth:`Connection.send_command` encodes Subscribe/Cancel in the legacy form.
 """

@@ -16,7 +16,7 @@ code (``zmtp_code``) that libzmq would report in a
 ``HANDSHAKE_FAILED_PROTOCOL`` monitor event.  Once a :class:`Connection`
 raises a :class:`RemoteProtocolError` it is in the ``ERROR`` state and keeps
 raising the same error; libzmq's policy for protocol errors is "disconnect
-and do not reconnect" (interop facts §14).
+and do not reconnect" (docs/interop.md §14).
 """
 
 from __future__ import annotations

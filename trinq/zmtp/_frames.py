@@ -8,7 +8,7 @@ RFC 37 ("Framing")::
     flags = %x00-07     ; bit 0 MORE, bit 1 LONG, bit 2 COMMAND
     size  = OCTET / 8OCTET   ; 8 octets (network order) when LONG is set
 
-libzmq's leniency is mirrored on input (interop facts §8): reserved flag bits
+libzmq's leniency is mirrored on input (docs/interop.md §8): reserved flag bits
 3-7 are ignored, a LONG frame may carry fewer than 256 octets and a MORE bit
 on a command frame is tolerated.  On output the short form is always used for
 bodies of 255 octets or less.
@@ -27,7 +27,7 @@ This module is the hot path of the library, so it trades elegance for speed:
 * ``maxmsgsize`` is checked against the *declared* size as soon as a frame
   header is complete, before any of the body is buffered, so the decoder
   never holds more than one header plus ``maxmsgsize`` octets of an
-  incomplete frame (interop facts §10).
+  incomplete frame (docs/interop.md §10).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ pieces, but accepts ours whole).  Our padding mirrors libzmq's: octets 1-8
 hold the big-endian number 1 (an empty ZMTP 1.0 identity + 1).
 
 Decoding is incremental so that legacy peers are detected as early as libzmq
-detects them (interop facts §1-2): octet 0 != 0xFF, or bit 0 of octet 9
+detects them (docs/interop.md §1-2): octet 0 != 0xFF, or bit 0 of octet 9
 clear, means ZMTP 1.0; once octet 10 (the major version) is in, 0 means 1.0
 and 1 means 2.0.  trinq refuses both.  Major 3 with minor 0 is ZMTP 3.0; any
 other major >= 2 (and 3 with minor >= 1) is 3.1.  Padding, as-server and

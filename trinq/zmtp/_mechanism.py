@@ -116,7 +116,7 @@ class Mechanism(abc.ABC):
 class NullMechanism(Mechanism):
     """The NULL mechanism: both sides send READY at once (RFC 23/37).
 
-    libzmq's NULL handshake is symmetric (interop facts §3): READY is sent
+    libzmq's NULL handshake is symmetric (docs/interop.md §3): READY is sent
     immediately in both roles, and the handshake ends when both READYs are
     exchanged.
     """
