@@ -1,4 +1,4 @@
-"""The receiver reading for the reader (``Engine.receive_inline``, docs/design.md
+"""The receiver reading for the reader (``trinq._loan.ReadLoan.borrow``, docs/design.md
 "Lending: the receiver reads its only connection itself").
 
 On REQ, REP, DEALER, ROUTER and PAIR sockets with a single peer, once the engine's

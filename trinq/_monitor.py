@@ -65,10 +65,9 @@ class MonitorEvent:
         * CONNECT_RETRIED: the reconnect interval in ms that the dialer will wait;
         * HANDSHAKE_FAILED_PROTOCOL: a :class:`ProtocolErrorCode`;
         * HANDSHAKE_FAILED_AUTH: the ZAP status code (e.g. 400);
-        * CONNECTED, ACCEPTED, LISTENING, CLOSED, DISCONNECTED, HANDSHAKE_SUCCEEDED:
-          libzmq puts a file descriptor here; trinq has no fds to expose and puts a
-          per-socket connection (or listener) counter instead, so events of one
-          connection can be matched up;
+        * CONNECTED, ACCEPTED: libzmq puts a file descriptor here; trinq has no fds
+          to expose and puts a per-socket connection counter instead;
+        * LISTENING, CLOSED, DISCONNECTED, HANDSHAKE_SUCCEEDED: 0 (libzmq: the fd);
         * anything else: 0.
       endpoint: the endpoint concerned (as bound/connected, port resolved).
       reason: human-readable detail (trinq extension), e.g. the protocol error text.
