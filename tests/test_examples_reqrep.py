@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import trio
+from procs import LineReader
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -21,35 +22,8 @@ ENV = {
 }
 
 
-class Proc:
+class Proc(LineReader):
     """A child process whose stdout (with stderr) is read line by line."""
-
-    def __init__(self, process: trio.Process) -> None:
-        self.process = process
-        self.lines: list[str] = []
-        self._buffer = b""
-
-    async def readline(self) -> str:
-        assert self.process.stdout is not None
-        while b"\n" not in self._buffer:
-            chunk = await self.process.stdout.receive_some()
-            if not chunk:
-                raise EOFError(f"process ended; output so far: {self.lines}")
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        self.lines.append(line.decode())
-        return self.lines[-1]
-
-    async def read_all(self) -> list[str]:
-        try:
-            while True:
-                await self.readline()
-        except EOFError:
-            pass
-        if self._buffer:
-            self.lines.append(self._buffer.decode())
-            self._buffer = b""
-        return self.lines
 
 
 async def start(script: str, *args: str) -> Proc:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import trio
+from procs import LineReader
 
 import trinq
 
@@ -36,25 +37,15 @@ ENV = {
 ANY_PORT = "tcp://127.0.0.1:*"
 
 
-class Child:
+class Child(LineReader):
     """An example process: stdout read line by line, stderr collected in a file."""
 
     def __init__(self, process: trio.Process, stderr: Path) -> None:
-        self.process = process
+        super().__init__(process)
         self.stderr_path = stderr
-        self.lines: list[str] = []
-        self._buffer = b""
 
-    async def readline(self) -> str:
-        assert self.process.stdout is not None
-        while b"\n" not in self._buffer:
-            chunk = await self.process.stdout.receive_some()
-            if not chunk:
-                raise EOFError(f"exited; stdout {self.lines}, stderr:\n{self.stderr()}")
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        self.lines.append(line.decode())
-        return self.lines[-1]
+    def ended_message(self) -> str:
+        return f"exited; stdout {self.lines}, stderr:\n{self.stderr()}"
 
     async def endpoint(self, prefix: str) -> str:
         """Read the next line, which must be ``prefix`` + a 127.0.0.1 endpoint."""

@@ -38,7 +38,15 @@ from . import _constants as C
 from . import _z85
 from ._errors import ZMQError
 
-__all__ = ["BY_ID", "OPTIONS", "TYPE_DEFAULTS", "OptionSpec", "Options", "lookup"]
+__all__ = [
+    "BY_ID",
+    "MECHANISM_OPTIONS",
+    "OPTIONS",
+    "TYPE_DEFAULTS",
+    "OptionSpec",
+    "Options",
+    "lookup",
+]
 
 
 def _invalid(name: str, value: Any, reason: str) -> ZMQError:
@@ -832,7 +840,8 @@ TYPE_DEFAULTS: dict[int, dict[str, Any]] = {
     C.DISH: {"linger": 0},
 }
 
-_MECHANISM_OPTIONS = frozenset(
+#: The options that select a security mechanism (and role), as in libzmq.
+MECHANISM_OPTIONS = frozenset(
     {
         "plain_server",
         "plain_username",
@@ -954,7 +963,7 @@ class Options:
             raise ZMQError(C.EINVAL, f"option {spec.name!r} is read-only")
         stored = spec.coerce(value)
         setattr(self, spec.name, stored)
-        if spec.name in _MECHANISM_OPTIONS:
+        if spec.name in MECHANISM_OPTIONS:
             self._select_mechanism(spec.name, stored)
         return stored
 

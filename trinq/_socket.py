@@ -52,7 +52,7 @@ from ._errors import Again, ContextTerminated, ZMQError
 from ._loan import LENT
 from ._message import Message
 from ._monitor import Event, Monitor
-from ._options import OPTIONS, Options, lookup
+from ._options import MECHANISM_OPTIONS, OPTIONS, Options, lookup
 from ._patterns import PATTERNS
 from ._pipe import PipeStatistics
 from ._routing.pipe_like import RECV_TERMINATED
@@ -106,18 +106,7 @@ class _Bound:
 
 #: Security options that would select a mechanism trinq does not implement yet: a
 #: non-default value raises ENOTSUP (never a silent fall-back to NULL).
-_NOT_YET = frozenset(
-    {
-        "plain_server",
-        "plain_username",
-        "plain_password",
-        "curve_server",
-        "curve_publickey",
-        "curve_secretkey",
-        "curve_serverkey",
-        "zap_domain",
-    }
-)
+_NOT_YET = MECHANISM_OPTIONS | {"zap_domain"}
 
 
 def _as_bytes(data: Any) -> bytes:
@@ -485,7 +474,7 @@ class Socket(trio.abc.AsyncResource):
             else:
                 await self._send_frame_slow(data, flags)
             return
-        # The one inlined send path (_send_message() is the general one, _sent() its
+        # The one inlined send path (_send_message() is the general one, _spend() its
         # budget): see "the cost model" in the module docstring.
         await checkpoint_if_cancelled()
         core = self._core
@@ -585,27 +574,17 @@ class Socket(trio.abc.AsyncResource):
                 raise Again() from None
             await self._send_wait(frames)
             return
-        await self._sent()
+        await self._spend("send_budget")
 
-    async def _sent(self) -> None:
-        """The yield budget after a send that did not wait (send() inlines it)."""
+    async def _spend(self, budget_name: str) -> None:
+        """The yield budget (``send_budget`` or ``recv_budget``) after a send or a
+        receive that did not wait; send() and recv() inline it."""
         core = self._core
-        budget = core.send_budget - 1
+        budget = getattr(core, budget_name) - 1
         if budget:
-            core.send_budget = budget
+            setattr(core, budget_name, budget)
         else:
-            core.send_budget = YIELD_EVERY
-            core.direct_ok = True
-            await cancel_shielded_checkpoint()
-
-    async def _received(self) -> None:
-        """The yield budget after a receive that did not wait (recv() inlines it)."""
-        core = self._core
-        budget = core.recv_budget - 1
-        if budget:
-            core.recv_budget = budget
-        else:
-            core.recv_budget = YIELD_EVERY
+            setattr(core, budget_name, YIELD_EVERY)
             core.direct_ok = True
             await cancel_shielded_checkpoint()
 
@@ -649,7 +628,7 @@ class Socket(trio.abc.AsyncResource):
                 raise self._would_block() from None
             msg = await self._recv_wait()
         else:
-            await self._received()
+            await self._spend("recv_budget")
         # received messages travel as tuples (see zmtp raw_messages); users get lists
         return msg if type(msg) is list else list(msg)
 
@@ -665,7 +644,7 @@ class Socket(trio.abc.AsyncResource):
         if flags:
             msg = await self.recv_multipart(flags)
         else:
-            # The one inlined receive path (_take() and _received() are the general
+            # The one inlined receive path (_take() and _spend() are the general
             # ones): see "the cost model" in the module docstring.
             await checkpoint_if_cancelled()
             try:

@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import trio
 
-from .._constants import EINVAL, ENOTSUP
+from .._constants import EHOSTUNREACH, EINVAL, ENOTSUP
 from .._errors import ZMQError
 from .._routing import FairQueue
-from .._routing.pipe_like import RECV_TERMINATED
+from .._routing.pipe_like import RECV_TERMINATED, SEND_TERMINATED
 
 if TYPE_CHECKING:
     from .._options import Options
@@ -153,6 +153,20 @@ class FairQueueReceiver(Pattern):
 
     def recv_after_end(self) -> Msg:
         return self._fq.recv_nowait()
+
+
+def send_to_peer(pipe: Pipe, frames: Msg, rid: bytes, mandatory: bool) -> None:
+    """Queue ``frames`` for the peer ``rid`` (ROUTER, STREAM): a full or departed peer
+    drops the message, unless ``mandatory`` (router_mandatory): then a full one makes
+    the socket wait (``trio.WouldBlock``) and a departed one is EHOSTUNREACH."""
+    try:
+        pipe.send_nowait(frames)
+    except trio.WouldBlock:
+        if mandatory:
+            raise  # the socket waits for room (or raises Again)
+    except SEND_TERMINATED:
+        if mandatory:
+            raise ZMQError(EHOSTUNREACH, f"peer {rid!r} is gone") from None
 
 
 PATTERNS: dict[str, type[Pattern]] = {}

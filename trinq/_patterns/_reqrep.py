@@ -43,7 +43,7 @@ import trio
 from .._constants import EFSM, EHOSTUNREACH
 from .._errors import ZMQError
 from .._routing import SEND_TERMINATED, FairQueue, LoadBalancer, RoutingTable
-from ._base import Pattern, register_pattern
+from ._base import Pattern, register_pattern, send_to_peer
 
 if TYPE_CHECKING:
     from .._options import Options
@@ -225,14 +225,7 @@ class Router(Pattern):
             if self.options.router_mandatory:
                 raise ZMQError(EHOSTUNREACH, f"no peer with routing id {msg[0]!r}")
             return
-        try:
-            pipe.send_nowait(msg[1:])
-        except trio.WouldBlock:
-            if self.options.router_mandatory:
-                raise  # the socket waits for room (or raises Again)
-        except SEND_TERMINATED:
-            if self.options.router_mandatory:
-                raise ZMQError(EHOSTUNREACH, f"peer {msg[0]!r} is gone") from None
+        send_to_peer(pipe, msg[1:], msg[0], self.options.router_mandatory)
 
     def recv_nowait(self) -> Msg:
         pipe, msg = self._fq.recv_nowait_with_pipe()

@@ -39,8 +39,8 @@ import trio
 
 from .._constants import EHOSTUNREACH, EINVAL
 from .._errors import ZMQError
-from .._routing import SEND_TERMINATED, FairQueue, RoutingTable
-from ._base import Pattern, register_pattern
+from .._routing import FairQueue, RoutingTable
+from ._base import Pattern, register_pattern, send_to_peer
 
 if TYPE_CHECKING:
     from .._options import Options
@@ -126,14 +126,7 @@ class Stream(Pattern):
         if not data:
             self._close(pipe)
             return
-        try:
-            pipe.send_nowait([data])
-        except trio.WouldBlock:
-            if self.options.router_mandatory:
-                raise  # the socket waits for room (or raises Again)
-        except SEND_TERMINATED:
-            if self.options.router_mandatory:
-                raise ZMQError(EHOSTUNREACH, f"peer {rid!r} is gone") from None
+        send_to_peer(pipe, [data], rid, self.options.router_mandatory)
 
     def _close(self, pipe: Pipe) -> None:
         """The application closes this connection (``[id, b""]``)."""
