@@ -28,6 +28,7 @@ from ._monitor import Monitor as Monitor
 from ._monitor import MonitorEvent as MonitorEvent
 from ._monitor import ProtocolErrorCode as ProtocolErrorCode
 from ._pipe import PipeStatistics as PipeStatistics
+from ._poller import Poller as Poller
 from ._socket import Socket as Socket
 from ._socket import SocketStatistics as SocketStatistics
 from ._version import __version__ as __version__
@@ -46,6 +47,7 @@ __all__: list[str] = [
     "Monitor",
     "MonitorEvent",
     "PipeStatistics",
+    "Poller",
     "ProtocolErrorCode",
     "Socket",
     "SocketStatistics",

@@ -99,6 +99,7 @@ class SocketCore:
         "options",
         "pattern",
         "pipes",
+        "polling",
         "receivers",
         "recv_budget",
         "send_budget",
@@ -136,6 +137,8 @@ class SocketCore:
         #: the read loan of this socket's only connection, while one is lent
         #: (``trinq._loan``): receivers then read the connection themselves
         self.loan: Loan | None = None
+        #: Poller tasks parked on ``receivers`` (the reader lends only to receivers)
+        self.polling = 0
         #: the socket refuses new work (close() or aclose() began)
         self.closing = False
         #: set by Context.term(): closed-socket errors become ContextTerminated

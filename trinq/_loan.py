@@ -124,8 +124,8 @@ class ReadLoan:
         this is the socket's only pipe (``LeanSocketStream.receive_or_give_up``)."""
         core = self.core
         lot = core.receivers
-        if not lot or len(core.pipes) != 1:
-            return False
+        if len(lot._tasks) <= core.polling or len(core.pipes) != 1:
+            return False  # nobody but pollers waits (or nobody): keep reading
         if self._fd < 0:
             self._fd = os.dup(self._sock.fileno())
             self._waker = functools.partial(trio.lowlevel.notify_closing, self._fd)

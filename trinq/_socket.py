@@ -856,6 +856,27 @@ class Socket(trio.abc.AsyncResource):
             raise trio.WouldBlock
         return self._take()
 
+    async def _wait_for_events(self, flag: int) -> None:
+        """Until the ``events`` option has ``flag`` (POLLIN or POLLOUT) set, for
+        :class:`trinq.Poller`; consumes nothing. Cancellation: nothing changed."""
+        core = self._core
+        lot = core.receivers if flag == C.POLLIN else core.senders
+        while not self._poll_events() & flag:
+            if core.closing:
+                raise self._closed_error()
+            if flag == C.POLLIN:
+                loan = core.loan
+                if loan is not None:
+                    loan.end()  # the reader reads while only pollers wait
+                core.polling += 1
+                try:
+                    await lot.park()
+                finally:
+                    core.polling -= 1
+            else:
+                await lot.park()
+        await trio.lowlevel.checkpoint()
+
     def __aiter__(self) -> AsyncIterator[list[bytes]]:
         return self._iterate()
 
