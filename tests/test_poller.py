@@ -199,3 +199,34 @@ async def test_closed_socket_raises(ctx) -> None:
             await trio.testing.wait_all_tasks_blocked()
             await pull.aclose()
         assert len(errors) == 1 and errors[0].errno == errno.ENOTSOCK
+
+
+async def test_socket_poll_as_pyzmq(ctx, tmp_path, autojump_clock) -> None:
+    with trio.fail_after(10):
+        push, pull = await connected_pair(ctx, "inproc", tmp_path)
+        assert await pull.poll(0) == 0
+        assert await pull.poll(100) == 0  # timed out
+        assert await push.poll(0, OUT) == OUT
+        assert await pull.poll(0, IN | OUT) == 0  # PULL cannot send
+        await push.send(b"x")
+        assert await pull.poll() == IN
+        assert await pull.recv() == b"x"
+        with pytest.raises(trinq.ZMQError):
+            await pull.poll(0, 8)
+
+
+@pytest.mark.parametrize(
+    ("kind", "never"),
+    [(trinq.PULL, OUT), (trinq.SUB, OUT), (trinq.PUSH, IN), (trinq.PUB, IN)],
+)
+async def test_one_way_types_never_report_the_other_direction(ctx, kind, never) -> None:
+    """As libzmq (xhas_in / xhas_out): PULL and SUB are never writable, PUSH and PUB
+    never readable, whatever their pipes hold."""
+    sock = ctx.socket(kind)
+    peer_kind = {trinq.PULL: trinq.PUSH, trinq.SUB: trinq.PUB}.get(kind, trinq.PULL)
+    if kind == trinq.PUB:
+        peer_kind = trinq.SUB
+    peer = ctx.socket(peer_kind)
+    peer.connect(await sock.bind(f"inproc://one-way-{kind}"))
+    assert not sock.events & never
+    assert await sock.poll(0, never) == 0

@@ -127,7 +127,7 @@ async def _wait_one(item: Any, flag: int, done: trio.CancelScope, failed: list[Z
     """One poll task: until ``item`` has ``flag``; then every other task stops."""
     try:
         if isinstance(item, Socket):
-            await item._wait_for_events(flag)
+            await item.poll(None, flag)
         elif flag == C.POLLIN:
             await trio.lowlevel.wait_readable(_fileno(item))
         else:

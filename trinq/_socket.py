@@ -313,7 +313,12 @@ class Socket(trio.abc.AsyncResource):
     get = getsockopt
 
     def _poll_events(self) -> int:
-        can_recv, can_send = self._pattern.poll_state()
+        pattern = self._pattern
+        can_recv, can_send = pattern.poll_state()
+        if not pattern.accepts_inbound:  # send-only (PUSH, PUB): never POLLIN
+            can_recv = False
+        if not pattern.sends:  # receive-only (PULL, SUB): never POLLOUT
+            can_send = False
         ev = 0
         if self._partial_recv or (
             can_recv if can_recv is not None else self._pattern_can(recv=True)
@@ -856,9 +861,34 @@ class Socket(trio.abc.AsyncResource):
             raise trio.WouldBlock
         return self._take()
 
+    async def poll(self, timeout: float | None = None, flags: int = C.POLLIN) -> int:
+        """Wait until the socket is ready for ``flags`` (``POLLIN``, ``POLLOUT``, or
+        both) or ``timeout`` ms pass (``None`` or negative: forever); return the ready
+        events among ``flags`` (0 after a timeout), as pyzmq's ``Socket.poll``.
+        Nothing is received or sent. Cancellation: nothing changed."""
+        if flags & ~(C.POLLIN | C.POLLOUT) or not flags:
+            raise ZMQError(C.EINVAL, f"invalid poll flags {flags!r}: use POLLIN | POLLOUT")
+        seconds = math.inf if timeout is None or timeout < 0 else timeout / 1000
+        ready = self._poll_events() & flags
+        if ready or seconds == 0:
+            await trio.lowlevel.checkpoint()
+            return ready
+        with trio.move_on_after(seconds):
+            if flags == C.POLLIN | C.POLLOUT:
+                async with trio.open_nursery() as nursery:
+                    for flag in (C.POLLIN, C.POLLOUT):
+                        nursery.start_soon(self._wait_then_cancel, flag, nursery.cancel_scope)
+            else:
+                await self._wait_for_events(flags)
+        return self._poll_events() & flags
+
+    async def _wait_then_cancel(self, flag: int, done: trio.CancelScope) -> None:
+        await self._wait_for_events(flag)
+        done.cancel()
+
     async def _wait_for_events(self, flag: int) -> None:
-        """Until the ``events`` option has ``flag`` (POLLIN or POLLOUT) set, for
-        :class:`trinq.Poller`; consumes nothing. Cancellation: nothing changed."""
+        """Until the ``events`` option has ``flag`` (POLLIN or POLLOUT) set; consumes
+        nothing. Cancellation: nothing changed."""
         core = self._core
         lot = core.receivers if flag == C.POLLIN else core.senders
         while not self._poll_events() & flag:

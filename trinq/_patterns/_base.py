@@ -54,6 +54,8 @@ class Pattern:
     #: (REQ, REP, DEALER, ROUTER, PAIR): the engine's reader then steps back until the
     #: woken receiver has run, so the answer is written before the reader reads again.
     replies_to_receives: ClassVar[bool] = False
+    #: False for receive-only types (PULL, SUB): never POLLOUT (libzmq's xhas_out).
+    sends: ClassVar[bool] = True
     #: True for STREAM: connections carry raw bytes (no ZMTP), ``trinq._codec.RawCodec``.
     raw: ClassVar[bool] = False
     #: False where each connection is a new peer (STREAM): no connect-side pipe made at

@@ -42,6 +42,7 @@ class Pull(FairQueueReceiver):
     """Fair-queue from every peer (RFC 30)."""
 
     socket_type = "PULL"
+    sends = False
 
     def attach(self, pipe: Pipe) -> None:
         self._fq.attach(pipe)

@@ -266,6 +266,7 @@ class Sub(_Subscriber):
     """SUB: receive the messages matching its subscriptions (RFC 29)."""
 
     socket_type = "SUB"
+    sends = False
 
     def send_nowait(self, msg: Msg) -> None:
         raise ZMQError(ENOTSUP, "SUB sockets cannot send; use subscribe()/unsubscribe()")
