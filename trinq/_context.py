@@ -9,6 +9,8 @@ from typing import Any
 import trio
 
 from ._errors import ContextTerminated
+from ._groups import lone as _lone
+from ._groups import only as _only
 
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
@@ -130,42 +132,3 @@ class Context(trio.abc.AsyncResource):
     @property
     def closed(self) -> bool:
         return self._terminated
-
-
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
-    return [exc]
-
-
-def _only(error: BaseException, exc: BaseException) -> bool:
-    """Whether ``error`` is ``exc``, or groups around nothing but ``exc``.
-
-    A group that passed through a cancel scope may have been rebuilt (trio splits
-    ``Cancelled`` out with ``split()``, which derives a new group): it is the same
-    when its leaves are the same exception objects."""
-    if error is exc:
-        return True
-    if not isinstance(error, BaseExceptionGroup):
-        return False
-    if len(error.exceptions) == 1 and _only(error.exceptions[0], exc):
-        return True
-    if isinstance(exc, BaseExceptionGroup):
-        mine, theirs = _leaves(error), _leaves(exc)
-        return len(mine) == len(theirs) and all(a is b for a, b in zip(mine, theirs, strict=True))
-    return False
-
-
-def _lone(error: BaseException) -> BaseException:
-    """A group whose only leaves are one interruption (``KeyboardInterrupt``,
-    ``SystemExit``, ``Cancelled``; the same one, or several ``Cancelled``) ->
-    that interruption; anything else unchanged."""
-    if not isinstance(error, BaseExceptionGroup):
-        return error
-    leaves = _leaves(error)
-    first = leaves[0]
-    if isinstance(first, trio.Cancelled) and all(isinstance(e, trio.Cancelled) for e in leaves):
-        return first
-    if len(leaves) == 1 and isinstance(first, (KeyboardInterrupt, SystemExit)):
-        return first
-    return error

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import trio
+from trio.lowlevel import enable_ki_protection
 
 from . import zmtp
 from ._codec import NOT_STALLED, decode_into
@@ -119,6 +120,7 @@ class ReadLoan:
 
     # --- the reader's side ----------------------------------------------------------
 
+    @enable_ki_protection
     def try_lend(self) -> bool:
         """The reader found the kernel empty: lend reading to a waiting receiver if
         this is the socket's only pipe (``LeanSocketStream.receive_or_give_up``)."""
@@ -134,6 +136,7 @@ class ReadLoan:
         lot.unpark_all()
         return True
 
+    @enable_ki_protection
     async def reader_wait(self) -> list[Any] | None:
         """The reader's sleep while a receiver reads for it.
 
@@ -178,11 +181,13 @@ class ReadLoan:
         events: list[Any] = value
         return events
 
+    @enable_ki_protection
     def end(self) -> None:
         """Take reading back now (a second pipe attaches, a PING is due)."""
         if self.state == LENT:
             self._hand_back(EVENTS, [])
 
+    @enable_ki_protection
     def close(self) -> None:
         """The connection ended: wake a receiver waiting on the dup, then close it."""
         self._stop()
@@ -207,6 +212,7 @@ class ReadLoan:
 
     # --- the receivers' side ------------------------------------------------------
 
+    @enable_ki_protection
     async def borrow(self) -> bool:
         """Read and decode on the calling receiver's stack instead of the reader's.
 
@@ -253,6 +259,7 @@ class ReadLoan:
                 self._wake_reader_when_done = False
                 self._reader_lot.unpark_all()
 
+    @enable_ki_protection
     def read_available(self) -> bool | None:
         """Read and decode what the kernel holds now, for a receiver (never blocks).
 

@@ -18,13 +18,19 @@ from __future__ import annotations
 
 import math
 import select
+import sys
 from typing import Any
 
 import trio
+from trio.lowlevel import enable_ki_protection
 
 from . import _constants as C
 from ._errors import ZMQError
+from ._groups import lone
 from ._socket import Socket
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
 
 __all__ = ["Poller"]
 
@@ -113,16 +119,22 @@ class Poller:
             return ready
         failed: list[ZMQError] = []
         with trio.move_on_after(seconds):
-            async with trio.open_nursery() as nursery:
-                for item, flags in self._items.items():
-                    for flag in (C.POLLIN, C.POLLOUT):
-                        if flags & flag:
-                            nursery.start_soon(_wait_one, item, flag, nursery.cancel_scope, failed)
+            try:
+                async with trio.open_nursery() as nursery:
+                    for item, flags in self._items.items():
+                        for flag in (C.POLLIN, C.POLLOUT):
+                            if flags & flag:
+                                nursery.start_soon(
+                                    _wait_one, item, flag, nursery.cancel_scope, failed
+                                )
+            except BaseExceptionGroup as group:
+                raise lone(group) from None  # Ctrl-C or a cancel comes out as itself
         if failed:  # a polled socket was closed (ENOTSOCK, ContextTerminated)
             raise failed[0]
         return self._ready()
 
 
+@enable_ki_protection
 async def _wait_one(item: Any, flag: int, done: trio.CancelScope, failed: list[ZMQError]) -> None:
     """One poll task: until ``item`` has ``flag``; then every other task stops."""
     try:

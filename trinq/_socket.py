@@ -603,6 +603,7 @@ class Socket(trio.abc.AsyncResource):
             return
         raise Again("send timed out (sndtimeo)")
 
+    @enable_ki_protection
     async def _send_park(self, frames: Msg) -> None:
         core = self._core
         while True:
@@ -806,6 +807,7 @@ class Socket(trio.abc.AsyncResource):
             return msg
         raise Again("receive timed out (rcvtimeo)")
 
+    @enable_ki_protection
     async def _recv_park(self, take: Any = None) -> Any:
         """Wait until ``take()`` (default :meth:`_take`) has something to return."""
         if take is None:
@@ -886,6 +888,7 @@ class Socket(trio.abc.AsyncResource):
         await self._wait_for_events(flag)
         done.cancel()
 
+    @enable_ki_protection
     async def _wait_for_events(self, flag: int) -> None:
         """Until the ``events`` option has ``flag`` (POLLIN or POLLOUT) set; consumes
         nothing. Cancellation: nothing changed."""
@@ -1001,6 +1004,7 @@ class Socket(trio.abc.AsyncResource):
             with trio.CancelScope(shield=True):
                 await self._finished.wait()
 
+    @enable_ki_protection
     def _begin_close(self) -> None:
         core = self._core
         core.closing = True
@@ -1015,6 +1019,7 @@ class Socket(trio.abc.AsyncResource):
         core.wake_all()
         core.check_drained()
 
+    @enable_ki_protection
     def _cancel_everything(self) -> None:
         for dialings in self._connected.values():
             for dialing in dialings:

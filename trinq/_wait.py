@@ -16,6 +16,7 @@ from trio.lowlevel import (
     Abort,
     Task,
     current_task,
+    enable_ki_protection,
     reschedule,
     wait_task_rescheduled,
 )
@@ -57,6 +58,7 @@ class WaitQueue:
         """Tasks parked in :meth:`park` (not counting a :attr:`waker`)."""
         return len(self._tasks)
 
+    @enable_ki_protection
     async def park(self) -> None:
         task = current_task()
         tasks = self._tasks
@@ -68,6 +70,7 @@ class WaitQueue:
 
         await wait_task_rescheduled(abort)
 
+    @enable_ki_protection
     def unpark_all(self) -> None:
         waker = self.waker
         if waker is not None:

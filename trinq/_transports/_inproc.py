@@ -225,6 +225,7 @@ class InprocPipe(Pipe):
     def outbound_pending(self) -> bool:
         return False  # what was sent is in the peer's queue already: nothing to linger for
 
+    @enable_ki_protection
     def terminate(self) -> None:
         if self.terminated:
             return
@@ -245,6 +246,7 @@ class InprocPipe(Pipe):
             core.terminate_pipe(peer)  # a bound side's pipe ends with its link
             core.wake_receivers()
 
+    @enable_ki_protection
     def _lose_peer(self) -> None:
         """The connecting side's pipe: its bound peer went away; wait for a new bind."""
         own = self.own_core
@@ -292,6 +294,7 @@ def _peer_info(core: SocketCore) -> PeerInfo:
     return PeerInfo(core.socket_type, identity, props)
 
 
+@enable_ki_protection
 def _link(binding: InprocBinding, dialing: InprocDialing) -> None:
     """Cross-link the connecting side's pipe with a new pipe of the bound side."""
     bcore, ccore = binding.core, dialing.core
