@@ -45,6 +45,7 @@ LAYERS: list[set[str]] = [
         "trinq._io",
         "trinq._codec",
         "trinq._message",
+        "trinq._groups",
     },
     # One strategy per socket type, composed from _routing.
     {"trinq._patterns"},
@@ -57,6 +58,8 @@ LAYERS: list[set[str]] = [
     # Transports: serve and dial (tcp, ipc, inproc).
     {"trinq._transports"},
     {"trinq._socket"},
+    # What is built on sockets: waiting on several, forwarding between two.
+    {"trinq._poller", "trinq._proxy"},
     {"trinq._context"},
     # The public surface and what sits on it.
     {"trinq", "trinq.testing", "trinq.__main__"},

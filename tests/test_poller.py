@@ -230,3 +230,16 @@ async def test_one_way_types_never_report_the_other_direction(ctx, kind, never) 
     peer.connect(await sock.bind(f"inproc://one-way-{kind}"))
     assert not sock.events & never
     assert await sock.poll(0, never) == 0
+
+
+async def test_xpub_subscriptions_are_readable(ctx) -> None:
+    with trio.fail_after(10):
+        xpub = ctx.socket(trinq.XPUB)
+        await xpub.bind("inproc://xpub-poll")
+        sub = ctx.socket(trinq.SUB)
+        sub.connect("inproc://xpub-poll")
+        sub.subscribe(b"a")
+        assert await xpub.poll(1000) == IN
+        assert xpub.events & IN
+        assert await xpub.recv() == b"\x01a"
+        assert not xpub.events & IN

@@ -29,6 +29,8 @@ from ._monitor import MonitorEvent as MonitorEvent
 from ._monitor import ProtocolErrorCode as ProtocolErrorCode
 from ._pipe import PipeStatistics as PipeStatistics
 from ._poller import Poller as Poller
+from ._proxy import proxy as proxy
+from ._proxy import proxy_steerable as proxy_steerable
 from ._socket import Socket as Socket
 from ._socket import SocketStatistics as SocketStatistics
 from ._version import __version__ as __version__
@@ -55,6 +57,8 @@ __all__: list[str] = [
     "ZMQBindError",
     "ZMQError",
     "__version__",
+    "proxy",
+    "proxy_steerable",
     "zmtp",
 ]
 __all__ += _constants.__all__

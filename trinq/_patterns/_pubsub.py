@@ -193,6 +193,10 @@ class XPub(_Publisher):
     def _notify(self, data: bytes, pipe: Pipe | None) -> None:
         self._pending.append((data, pipe))
 
+    def poll_state(self) -> tuple[bool | None, bool | None]:
+        # (un)subscriptions waiting for the application are readable too
+        return (True if self._pending else None), None
+
     def recv_nowait(self) -> Msg:
         if self._pending:
             data, pipe = self._pending.popleft()
