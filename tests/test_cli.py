@@ -17,12 +17,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 import trio
+from procs import Lines, sigint_inherited_as_default
 
 import trinq
 from trinq.__main__ import escape, format_message, main, parse_line, unescape
@@ -37,37 +38,6 @@ TRINQ = [sys.executable, "-m", "trinq"]
 ANY = "tcp://127.0.0.1:*"
 #: the bound-endpoint line that send/recv/monitor print on stderr for a wildcard
 BOUND = re.compile(r"^bound (tcp://127\.0\.0\.1:\d+)$")
-
-
-class Lines:
-    """One pipe of a child process, read line by line."""
-
-    def __init__(self, stream: trio.abc.ReceiveStream) -> None:
-        self.stream = stream
-        self.lines: list[str] = []
-        self._buffer = b""
-
-    async def readline(self) -> str:
-        while b"\n" not in self._buffer:
-            chunk = await self.stream.receive_some()
-            if not chunk:
-                raise EOFError(f"the process closed the pipe; lines so far: {self.lines}")
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        self.lines.append(line.decode())
-        return self.lines[-1]
-
-    async def rest(self) -> list[str]:
-        """Every line until EOF (a last partial one too); returns all lines read."""
-        try:
-            while True:
-                await self.readline()
-        except EOFError:
-            pass
-        if self._buffer:
-            self.lines.append(self._buffer.decode())
-            self._buffer = b""
-        return self.lines
 
 
 class Cli:
@@ -99,20 +69,6 @@ class Cli:
             nursery.start_soon(self.err.rest)
         status = await self.process.wait()
         return status, self.out.lines, self.err.lines
-
-
-@contextmanager
-def sigint_inherited_as_default() -> Iterator[None]:
-    """A child inherits an *ignored* SIGINT when pytest runs as a background job, and
-    then never sees Ctrl-C; a Python-level handler is reset to the default by exec."""
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-        yield
-        return
-    signal.signal(signal.SIGINT, lambda signum, frame: None)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @asynccontextmanager

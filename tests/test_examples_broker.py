@@ -9,17 +9,14 @@ by ``trio.fail_after`` and kills what it started. msgqueue.py and mtserver.py ne
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
 import trio
-from procs import LineReader
+from procs import ANY_PORT, ENV, LineReader, running, sigint_inherited_as_default
 
 import trinq
 
@@ -27,52 +24,9 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX only")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-ENV = {
-    **os.environ,
-    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-}
-ANY_PORT = "tcp://127.0.0.1:*"
 
 
-class Proc(LineReader):
-    """A child process whose stdout (with stderr) is read line by line."""
-
-    async def endpoint(self, prefix: str) -> str:
-        """Read the next line, which must be ``prefix`` + a 127.0.0.1 endpoint."""
-        line = await self.readline()
-        assert line.startswith(prefix + "tcp://127.0.0.1:"), line
-        return line.removeprefix(prefix)
-
-
-@contextmanager
-def sigint_inherited_as_default() -> Iterator[None]:
-    """A child inherits an ignored SIGINT when pytest runs as a shell's background job;
-    a Python-level handler is reset to the default by exec, so install one meanwhile."""
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-        yield
-        return
-    signal.signal(signal.SIGINT, lambda signum, frame: None)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-@asynccontextmanager
-async def running() -> AsyncIterator[list[Proc]]:
-    """Start example processes with ``start(procs, ...)``; kill leftovers at the end."""
-    procs: list[Proc] = []
-    try:
-        yield procs
-    finally:
-        with trio.CancelScope(shield=True), trio.move_on_after(5):
-            for proc in procs:
-                if proc.process.returncode is None:
-                    proc.process.kill()
-                await proc.process.wait()
-
-
-async def start(procs: list[Proc], script: str, *args: str) -> Proc:
+async def start(procs: list[LineReader], script: str, *args: str) -> LineReader:
     with sigint_inherited_as_default():
         process = await trio.lowlevel.open_process(
             [sys.executable, "-u", str(EXAMPLES / script), *args],
@@ -80,11 +34,11 @@ async def start(procs: list[Proc], script: str, *args: str) -> Proc:
             stderr=subprocess.STDOUT,
             env=ENV,
         )
-    procs.append(Proc(process))
+    procs.append(LineReader(process))
     return procs[-1]
 
 
-async def interrupt(child: Proc) -> None:
+async def interrupt(child: LineReader) -> None:
     """Ctrl-C the (idle) child: it must exit 130, quietly."""
     child.process.send_signal(signal.SIGINT)
     status = await child.process.wait()

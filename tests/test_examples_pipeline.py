@@ -12,18 +12,15 @@ worker is in its round-robin before the first task. Every test is bounded by
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import re
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
 import trio
-from procs import LineReader
+from procs import ANY_PORT, ENV, LineReader, running, sigint_inherited_as_default
 
 import trinq
 
@@ -31,11 +28,6 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX only")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-ENV = {
-    **os.environ,
-    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-}
-ANY_PORT = "tcp://127.0.0.1:*"
 # 40 tasks of 1..50 msec: about 1 s of sleeping for one worker, a quarter for four.
 # The same seed gives both runs the same workloads.
 BATCH = ["--tasks", "40", "--max-workload", "50", "--seed", "12"]
@@ -43,45 +35,9 @@ ELAPSED = re.compile(r"Total elapsed time: (\d+) msec")
 COST = re.compile(r"Total expected cost: (\d+) msec")
 
 
-class Proc(LineReader):
-    """A child process whose stdout (with stderr) is read line by line."""
-
-    async def endpoint(self, prefix: str) -> str:
-        """Read the next line, which must be ``prefix`` + a 127.0.0.1 endpoint."""
-        line = await self.readline()
-        assert line.startswith(prefix + "tcp://127.0.0.1:"), line
-        return line.removeprefix(prefix)
-
-
-@contextmanager
-def sigint_inherited_as_default() -> Iterator[None]:
-    """A child inherits an ignored SIGINT when pytest runs as a shell's background job;
-    a Python-level handler is reset to the default by exec, so install one meanwhile."""
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-        yield
-        return
-    signal.signal(signal.SIGINT, lambda signum, frame: None)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-@asynccontextmanager
-async def running() -> AsyncIterator[list[Proc]]:
-    """Start example processes with ``start(procs, ...)``; kill leftovers at the end."""
-    procs: list[Proc] = []
-    try:
-        yield procs
-    finally:
-        with trio.CancelScope(shield=True), trio.move_on_after(5):
-            for proc in procs:
-                if proc.process.returncode is None:
-                    proc.process.kill()
-                await proc.process.wait()
-
-
-async def start(procs: list[Proc], script: str, *args: str, stdin: int | None = None) -> Proc:
+async def start(
+    procs: list[LineReader], script: str, *args: str, stdin: int | None = None
+) -> LineReader:
     with sigint_inherited_as_default():
         process = await trio.lowlevel.open_process(
             [sys.executable, "-u", str(EXAMPLES / script), *args],
@@ -90,7 +46,7 @@ async def start(procs: list[Proc], script: str, *args: str, stdin: int | None = 
             stderr=subprocess.STDOUT,
             env=ENV,
         )
-    procs.append(Proc(process))
+    procs.append(LineReader(process))
     return procs[-1]
 
 

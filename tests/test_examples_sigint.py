@@ -15,13 +15,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import pytest
 import trio
-from procs import LineReader
+from procs import LineReader, sigint_inherited_as_default
 
 import trinq
 
@@ -47,32 +47,11 @@ class Child(LineReader):
     def ended_message(self) -> str:
         return f"exited; stdout {self.lines}, stderr:\n{self.stderr()}"
 
-    async def endpoint(self, prefix: str) -> str:
-        """Read the next line, which must be ``prefix`` + a 127.0.0.1 endpoint."""
-        line = await self.readline()
-        assert line.startswith(prefix + "tcp://127.0.0.1:"), line
-        return line.removeprefix(prefix)
-
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors="replace")
 
 
 Spawn = Callable[..., Awaitable[Child]]
-
-
-@contextmanager
-def sigint_inherited_as_default() -> Iterator[None]:
-    """A child inherits an *ignored* SIGINT (pytest started by a shell as a background
-    job) and Python then never raises KeyboardInterrupt in it. A Python-level handler
-    is reset to the default by exec, so install a no-op one while spawning."""
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-        yield
-        return
-    signal.signal(signal.SIGINT, lambda signum, frame: None)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # --- one scenario per example: start it, check it works, yield it still connected ---
