@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import socket
+from typing import Any
 
 import pytest
 import trio
@@ -13,6 +14,25 @@ import trinq
 from trinq.testing import TRANSPORTS, endpoint
 
 IN, OUT = trinq.POLLIN, trinq.POLLOUT
+
+
+async def _now(_: object) -> None:
+    """An awaitable for a trigger that is a plain call."""
+    await trio.lowlevel.checkpoint()
+
+
+async def poll_after(poller: trinq.Poller, trigger: Any) -> list[tuple[object, int]]:
+    """What ``poller.poll()`` returns when ``trigger()`` runs while it waits."""
+    got: list[list[tuple[object, int]]] = []
+
+    async def wait() -> None:
+        got.append(await poller.poll())
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(wait)
+        await trio.testing.wait_all_tasks_blocked()
+        await trigger()
+    return got[0]
 
 
 async def connected_pair(ctx, transport, tmp_path, a=trinq.PUSH, b=trinq.PULL, **opts):
@@ -31,16 +51,7 @@ async def test_readable_without_consuming(ctx, transport, tmp_path) -> None:
         poller = trinq.Poller()
         poller.register(pull, IN)
         assert await poller.poll(0) == []
-        async with trio.open_nursery() as nursery:
-            got: list[list[tuple[object, int]]] = []
-
-            async def wait() -> None:
-                got.append(await poller.poll())
-
-            nursery.start_soon(wait)
-            await trio.testing.wait_all_tasks_blocked()
-            await push.send(b"hello")
-        assert got == [[(pull, IN)]]
+        assert await poll_after(poller, lambda: push.send(b"hello")) == [(pull, IN)]
         # polling again still sees it: nothing was taken
         assert dict(await poller.poll(0)) == {pull: IN}
         assert await pull.recv() == b"hello"
@@ -81,16 +92,11 @@ async def test_pollout_follows_the_hwm(ctx, tmp_path) -> None:
         await push.send(b"1")
         await push.send(b"2")  # the inproc queue holds sndhwm + rcvhwm
         assert await poller.poll(0) == []
-        async with trio.open_nursery() as nursery:
-            got: list[list[tuple[object, int]]] = []
 
-            async def wait() -> None:
-                got.append(await poller.poll())
-
-            nursery.start_soon(wait)
-            await trio.testing.wait_all_tasks_blocked()
+        async def take_one() -> None:
             assert await pull.recv() == b"1"  # room again
-        assert got == [[(push, OUT)]]
+
+        assert await poll_after(poller, take_one) == [(push, OUT)]
 
 
 async def test_pollin_and_pollout_together(ctx, tmp_path) -> None:
@@ -139,16 +145,7 @@ async def test_file_descriptors_and_fileno_objects(ctx) -> None:
             poller.register(right.fileno(), OUT)
             assert await poller.poll(0) == [(right.fileno(), OUT)]
             poller.unregister(right.fileno())
-            async with trio.open_nursery() as nursery:
-                got: list[list[tuple[object, int]]] = []
-
-                async def wait() -> None:
-                    got.append(await poller.poll())
-
-                nursery.start_soon(wait)
-                await trio.testing.wait_all_tasks_blocked()
-                right.send(b"x")
-            assert got == [[(left, IN)]]
+            assert await poll_after(poller, lambda: _now(right.send(b"x"))) == [(left, IN)]
             pull = ctx.socket(trinq.PULL)
             poller.register(pull, IN)  # sockets and descriptors mixed
             assert await poller.poll(0) == [(left, IN)]
