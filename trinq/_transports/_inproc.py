@@ -1,11 +1,11 @@
 """inproc://NAME: two sockets of one Context, their pipes cross-linked (no engine).
 
 There is no connection, no encoding and no task: connecting links a pipe of the
-connecting socket with a pipe of the bound one so that each one's outbound channel
-*is* the other's inbound channel (libzmq's ``pipepair``). A send puts the message
-straight into the peer's queue and wakes the peer's receivers; a receive that makes
-room wakes the peer's blocked senders; a command (a subscription) goes straight to
-the peer's pattern. This is omq.rb's ``pipe.peer = other``.
+connecting socket with a pipe of the bound one so that each one's outbound queue *is*
+the other's inbound queue (libzmq's ``pipepair``; here a plain deque per direction).
+A send puts the message straight into the peer's queue and wakes the peer's
+receivers; a receive that makes room wakes the peer's blocked senders; a command (a
+subscription) goes straight to the peer's pattern. This is omq.rb's ``pipe.peer = other``.
 
 * Names are per :class:`~trinq.Context` (two contexts never see each other's).
 * Bind and connect work in either order (libzmq >= 4): a connect to a name nobody
@@ -21,10 +21,9 @@ the peer's pattern. This is omq.rb's ``pipe.peer = other``.
   when the bound socket unbinds or closes, the link ends, the connecting side keeps
   what it queued and links again, after ``reconnect_ivl`` (never with -1), once the
   name is bound (libzmq does not re-link inproc connects; trinq behaves as its tcp
-  does). When the connecting side
-  disconnects or closes, the bound side's pipe ends. Messages already in a queue are
-  still received. Linger does not apply: a message sent is already in the peer's
-  queue.
+  does). When the connecting side disconnects or closes, the bound side's pipe ends.
+  Messages already in a queue are still received. Linger does not apply: a message
+  sent is already in the peer's queue.
 * Monitor events as for tcp: CONNECTED/ACCEPTED, HANDSHAKE_SUCCEEDED, DISCONNECTED
   (libzmq emits none for inproc).
 * Socket types must be compatible (ZMTP's table): otherwise both sides get a
