@@ -245,6 +245,7 @@ class Engine:
                 if first:
                     await self.stream.send_all(first)
                 events = codec.events()  # a codec without a handshake is done already
+                eof = False
                 while True:
                     for i, ev in enumerate(events):
                         if type(ev) is zmtp.HandshakeComplete:
@@ -252,15 +253,16 @@ class Engine:
                             self._handshake_event = ev
                             return events[i + 1 :]
                         if type(ev) is zmtp.ConnectionClosed:
-                            raise trio.BrokenResourceError("peer closed during the handshake")
+                            eof = True
+                    if eof:
+                        raise trio.BrokenResourceError("peer closed during the handshake")
                     data = await self.stream.receive_some(RECEIVE_SIZE)
+                    eof = not data
                     codec.receive_data(bytes(data) if type(data) is not bytes else data)
                     events = codec.events()
                     out = codec.data_to_send()
                     if out:
                         await self.stream.send_all(out)
-                    if not data and not any(type(ev) is zmtp.HandshakeComplete for ev in events):
-                        raise trio.BrokenResourceError("peer closed during the handshake")
         except trio.TooSlowError:
             self.outcome = Outcome.HANDSHAKE_TIMEOUT
             self._emit(

@@ -433,7 +433,9 @@ class Socket(trio.abc.AsyncResource):
             # libzmq: the option applies to the next connect() only.
             opts.connect_routing_id = b""
         dialing = transport.connect(self._core, endpoint, address, connect_rid)
-        self._connected.setdefault(endpoint, []).append(dialing)
+        # (dialings that ended by themselves, e.g. after a protocol error, go here)
+        live = [d for d in self._connected.get(endpoint, ()) if not d.ended]
+        self._connected[endpoint] = [*live, dialing]
         opts.last_endpoint = endpoint
 
     def disconnect(self, endpoint: str) -> None:

@@ -77,7 +77,8 @@ class Transport(Protocol):
         ...
 
     def connect(self, core: SocketCore, endpoint: str, address: str, routing_id: bytes) -> Dialing:
-        """Start connecting ``endpoint`` (sync); ``routing_id`` is connect_routing_id."""
+        """Start connecting ``endpoint`` (sync); ``routing_id`` is connect_routing_id.
+        The socket has validated ``address`` with :meth:`check_connect_address`."""
         ...
 
 

@@ -30,6 +30,7 @@ good, and so does ``reconnect_ivl = -1``.
 
 from __future__ import annotations
 
+import abc
 import errno
 import math
 import random
@@ -56,26 +57,26 @@ __all__ = ["StreamBinding", "StreamTransport"]
 _CAPACITY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 
 
-class StreamTransport:
+class StreamTransport(abc.ABC):
     """Base class of the byte-stream transports; subclasses provide the I/O."""
 
     scheme = ""
 
     # --- what a subclass provides ------------------------------------------------------
 
+    @abc.abstractmethod
     def check_connect_address(self, address: str) -> None:
         """Validate a connect address synchronously; raise ZMQError(EINVAL) if malformed."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def listen(
         self, address: str, options: Options
     ) -> tuple[list[trio.abc.Listener[trio.abc.Stream]], str]:
         """Start listening; return the listeners and the resolved endpoint."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def open_stream(self, address: str, options: Options) -> trio.abc.Stream:
         """Open one connection to ``address``."""
-        raise NotImplementedError
 
     async def prepare_accepted(self, stream: trio.abc.Stream, options: Options) -> trio.abc.Stream:
         """Per accepted connection, in its own task: apply options (and, for a
@@ -95,7 +96,6 @@ class StreamTransport:
     def connect(
         self, core: SocketCore, endpoint: str, address: str, routing_id: bytes
     ) -> StreamDialing:
-        self.check_connect_address(address)
         pattern = core.pattern
         pipe = None
         if not core.options.immediate and pattern.pipes_outlive_connections:
