@@ -125,18 +125,6 @@ class Pipe:
             sndhwm = rcvhwm = 1
         out_send, out_recv = trio.open_memory_channel[Msg](sndhwm if sndhwm > 0 else math.inf)
         in_send, in_recv = trio.open_memory_channel[Msg](rcvhwm if rcvhwm > 0 else math.inf)
-        self._setup(out_send, out_recv, in_send, in_recv, endpoint, conflate, shared_encoder)
-
-    def _setup(
-        self,
-        out_send: trio.MemorySendChannel[Msg],
-        out_recv: trio.MemoryReceiveChannel[Msg],
-        in_send: trio.MemorySendChannel[Msg],
-        in_recv: trio.MemoryReceiveChannel[Msg],
-        endpoint: str,
-        conflate: bool,
-        shared_encoder: Callable[[Msg], bytes] | None,
-    ) -> None:
         self._conflate = conflate
         self._out_send = out_send
         self._out_recv = out_recv
