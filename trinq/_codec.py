@@ -49,6 +49,8 @@ class Codec(Protocol):
     state: zmtp.ConnectionState
     #: data messages handed to ``put`` by :meth:`events_into` so far
     messages_put: int
+    #: the protocol has PING/PONG, so ``heartbeat_ivl`` applies (raw bytes: no)
+    heartbeats: bool
 
     @property
     def wanted_bytes(self) -> int:
@@ -129,6 +131,7 @@ class RawCodec:
 
     wanted_bytes = 0
     state = zmtp.ConnectionState.READY
+    heartbeats = False  # a raw peer speaks no ZMTP: it would never answer a PING
 
     def __init__(self) -> None:
         self.messages_put = 0

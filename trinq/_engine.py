@@ -207,8 +207,7 @@ class Engine:
                     self._nursery = nursery
                     nursery.start_soon(self._reader, events)
                     nursery.start_soon(self._writer)
-                    # a raw (STREAM) connection carries no ZMTP PING/PONG: no heartbeat
-                    if self._hb.active and not core.pattern.raw:
+                    if self._hb.active and self.codec.heartbeats:
                         self._start_heartbeat()
             finally:
                 self._nursery = None

@@ -175,6 +175,9 @@ class Connection:
             incompatible with ours (a missing property is accepted).
     """
 
+    #: ZMTP 3.1 has PING/PONG heartbeats (the engine's codec contract)
+    heartbeats = True
+
     def __init__(
         self,
         socket_type: str,
