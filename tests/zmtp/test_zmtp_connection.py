@@ -343,3 +343,49 @@ def test_events_into_falls_back_to_events_when_not_raw() -> None:
     got: list[object] = []
     assert pair.a.events_into(got.append) == [zmtp.Message([b"m"])]
     assert got == []
+
+
+# --- the draft types' single-part rule (MAX_PARTS) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "socket_type", ["CLIENT", "SERVER", "SCATTER", "GATHER", "PEER", "CHANNEL"]
+)
+def test_single_part_types_refuse_a_multipart_message(socket_type: str) -> None:
+    from trinq.zmtp import MAX_PARTS, FrameDecoder, RemoteProtocolError
+
+    assert MAX_PARTS[socket_type] == 1
+    got: list[object] = []
+    dec = FrameDecoder(-1, MAX_PARTS[socket_type])
+    dec.feed(b"\x00\x01a" + b"\x01\x01b\x00\x01c")
+    with pytest.raises(RemoteProtocolError, match="single-part"):
+        dec.read_messages(got.append, None)
+    assert got == [(b"a",)]  # what came before is delivered
+
+
+def test_dish_takes_group_and_body_but_not_three_frames() -> None:
+    from trinq.zmtp import MAX_PARTS, FrameDecoder, RemoteProtocolError
+
+    got: list[object] = []
+    dec = FrameDecoder(-1, MAX_PARTS["DISH"])
+    dec.feed(b"\x01\x01g\x00\x01x" + b"\x01\x01g\x01\x01h\x00\x01y")
+    with pytest.raises(RemoteProtocolError, match="at most 2-part"):
+        dec.read_messages(got.append, None)
+    assert got == [(b"g", b"x")]
+
+
+def test_add_frame_applies_the_limit_too() -> None:
+    from trinq.zmtp import MORE, FrameDecoder, RemoteProtocolError
+
+    dec = FrameDecoder(-1, 1)
+    assert dec.add_frame(0, b"a") == [b"a"]
+    with pytest.raises(RemoteProtocolError):
+        dec.add_frame(MORE, b"b")
+
+
+def test_classic_types_have_no_part_limit() -> None:
+    from trinq.zmtp import MAX_PARTS
+
+    assert "DEALER" not in MAX_PARTS
+    conn = zmtp.Connection("DEALER")
+    assert conn._decoder.max_parts == 0

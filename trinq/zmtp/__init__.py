@@ -53,6 +53,7 @@ from ._mechanism import Mechanism as Mechanism
 from ._mechanism import MechanismStatus as MechanismStatus
 from ._mechanism import NullMechanism as NullMechanism
 from ._sockettypes import IDENTITY_SENDERS as IDENTITY_SENDERS
+from ._sockettypes import MAX_PARTS as MAX_PARTS
 from ._sockettypes import SOCKET_TYPES as SOCKET_TYPES
 from ._sockettypes import is_compatible as is_compatible
 
@@ -61,6 +62,7 @@ __all__ = [
     "GREETING_SIZE",
     "IDENTITY_SENDERS",
     "LONG",
+    "MAX_PARTS",
     "MORE",
     "NEED_DATA",
     "SOCKET_TYPES",

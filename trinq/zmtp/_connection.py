@@ -96,7 +96,7 @@ from ._frames import (
 )
 from ._greeting import GREETING_SIZE, Greeting, detect_greeting
 from ._mechanism import Mechanism, MechanismStatus, NullMechanism
-from ._sockettypes import SOCKET_TYPES, is_compatible
+from ._sockettypes import MAX_PARTS, SOCKET_TYPES, is_compatible
 
 __all__ = ["NEED_DATA", "Command", "Connection", "ConnectionState"]
 
@@ -173,6 +173,10 @@ class Connection:
             applies to handshake commands too.
         check_socket_type: refuse peers whose ``Socket-Type`` is
             incompatible with ours (a missing property is accepted).
+        max_parts: most frames a received data message may have (0: any); a longer
+            one is a protocol error.  ``None`` (the default) means the socket
+            type's limit, :data:`MAX_PARTS` (the draft types are single-part; a
+            DISH receives a group frame and a body).
     """
 
     #: ZMTP 3.1 has PING/PONG heartbeats (the engine's codec contract)
@@ -188,6 +192,7 @@ class Connection:
         maxmsgsize: int = -1,
         check_socket_type: bool = True,
         raw_messages: bool = False,
+        max_parts: int | None = None,
     ) -> None:
         if socket_type not in SOCKET_TYPES:
             raise ValueError(f"unknown socket type {socket_type!r}")
@@ -200,7 +205,9 @@ class Connection:
         self.peer_socket_type: str | None = None
         self.peer_identity: bytes = b""
         self.peer_properties: dict[str, bytes] = {}
-        self._decoder = FrameDecoder(maxmsgsize)
+        if max_parts is None:
+            max_parts = MAX_PARTS.get(socket_type, 0)
+        self._decoder = FrameDecoder(maxmsgsize, max_parts)
         self._events: deque[Any] = deque()
         self._error: RemoteProtocolError | None = None
         self._eof = False

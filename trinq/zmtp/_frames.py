@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeAlias
 
-from ._errors import RemoteProtocolError
+from ._errors import ProtocolErrorCode, RemoteProtocolError
 
 __all__ = [
     "COMMAND",
@@ -124,6 +124,14 @@ def _too_big(size: int, limit: int) -> RemoteProtocolError:
     return RemoteProtocolError(f"frame of {size} octets exceeds maxmsgsize {limit}", emsgsize=True)
 
 
+def _too_many_parts(limit: int) -> RemoteProtocolError:
+    what = "single-part" if limit == 1 else f"at most {limit}-part"
+    return RemoteProtocolError(
+        f"a multipart message on a connection that carries {what} messages",
+        zmtp_code=ProtocolErrorCode.UNSPECIFIED,
+    )
+
+
 class FrameDecoder:
     """Incremental ZMTP frame decoder with a per-frame size limit.
 
@@ -136,6 +144,10 @@ class FrameDecoder:
         maxmsgsize: largest accepted frame body in octets; negative means
             unlimited.  A larger declared size raises
             :class:`RemoteProtocolError` with ``emsgsize=True``.
+        max_parts: most frames a data message may have (0: any number).  The
+            draft socket types carry single-part messages (1; a DISH's are a group
+            frame and a body, 2): a longer message raises
+            :class:`RemoteProtocolError` once its extra frame is decoded.
     """
 
     __slots__ = (
@@ -146,12 +158,14 @@ class FrameDecoder:
         "_pending",
         "_pending_len",
         "decoded",
+        "max_parts",
         "maxmsgsize",
         "stalled",
     )
 
-    def __init__(self, maxmsgsize: int = -1) -> None:
+    def __init__(self, maxmsgsize: int = -1, max_parts: int = 0) -> None:
         self.maxmsgsize: int = maxmsgsize
+        self.max_parts: int = max_parts
         self._limit = _NO_LIMIT if maxmsgsize < 0 else maxmsgsize
         self._buf = b""
         self._pending: list[bytes] = []
@@ -287,6 +301,7 @@ class FrameDecoder:
         pos = 0
         parts = self._parts
         limit = self._limit
+        max_more = self.max_parts - 1  # (-1: no limit)
         need = 1
         count = 0
         msg: Any = None
@@ -335,6 +350,11 @@ class FrameDecoder:
                     self.decoded += count
                     return flags, body
                 if flags & 1:
+                    if max_more >= 0 and len(parts) >= max_more:
+                        self._buf = buf[pos:]
+                        self._parts = []
+                        self.decoded += count
+                        raise _too_many_parts(max_more + 1)
                     parts.append(body)
                     continue
                 if parts:
@@ -366,9 +386,13 @@ class FrameDecoder:
         Used for non-transparent mechanisms, whose ``decode`` produces the
         plaintext frames.  Returns the completed message, if any.
         """
-        self._parts.append(body)
         if flags & MORE:
+            if self.max_parts and len(self._parts) >= self.max_parts - 1:
+                self._parts = []
+                raise _too_many_parts(self.max_parts)
+            self._parts.append(body)
             return None
+        self._parts.append(body)
         parts = self._parts
         self._parts = []
         return parts

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-__all__ = ["IDENTITY_SENDERS", "SOCKET_TYPES", "is_compatible"]
+__all__ = ["IDENTITY_SENDERS", "MAX_PARTS", "SOCKET_TYPES", "is_compatible"]
 
 SOCKET_TYPES: Mapping[str, int] = MappingProxyType(
     {
@@ -45,6 +45,23 @@ SOCKET_TYPES: Mapping[str, int] = MappingProxyType(
 #: Socket types whose READY carries an ``Identity`` property (libzmq
 #: ``mechanism_t::add_basic_properties``).
 IDENTITY_SENDERS: frozenset[str] = frozenset({"REQ", "DEALER", "ROUTER"})
+
+#: The most frames a data message may have, for the socket types that limit it: the
+#: thread-safe draft types (RFC 41, 48, 49, 51, 52) carry single-part messages; a DISH
+#: receives each as a group frame (MORE) and a body frame (RFC 37, "The Radio-Dish
+#: Pattern"). A longer message from a peer is a protocol error.
+MAX_PARTS: Mapping[str, int] = MappingProxyType(
+    {
+        "CLIENT": 1,
+        "SERVER": 1,
+        "RADIO": 1,
+        "DISH": 2,
+        "SCATTER": 1,
+        "GATHER": 1,
+        "PEER": 1,
+        "CHANNEL": 1,
+    }
+)
 
 _COMPATIBLE: Mapping[str, frozenset[str]] = MappingProxyType(
     {
