@@ -112,12 +112,17 @@ def decode_into(
 
 def zmtp_codec(socket_type: str, options: Options) -> zmtp.Connection:
     """A ZMTP connection for a socket of ``socket_type`` with ``options``."""
-    return zmtp.Connection(
+    conn = zmtp.Connection(
         socket_type,
         identity=options.routing_id,
         maxmsgsize=options.maxmsgsize,
         raw_messages=True,
     )
+    if socket_type == "RADIO":
+        # A libzmq DISH takes a PING for a group frame and breaks (docs/interop.md §17):
+        # a RADIO never heartbeats.
+        conn.heartbeats = False
+    return conn
 
 
 def shared_encoder_for(options: Options) -> Callable[[Sequence[bytes]], bytes] | None:

@@ -39,6 +39,7 @@ __all__ = [
     "EADDRNOTAVAIL",
     "EAGAIN",
     "ECONNREFUSED",
+    "EFAULT",
     "EFSM",
     "EHOSTUNREACH",
     "EINVAL",
@@ -297,6 +298,7 @@ ECONNREFUSED = _errno.ECONNREFUSED
 ENOTSOCK = _errno.ENOTSOCK
 EPROTONOSUPPORT = _errno.EPROTONOSUPPORT
 ENOENT = _errno.ENOENT
+EFAULT = _errno.EFAULT
 
 # libzmq's own error numbers (ZMQ_HAUSNUMERO = 156384712, plus 51..54).
 #: Operation cannot be accomplished in current state (e.g. REQ send twice).

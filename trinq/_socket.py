@@ -348,6 +348,24 @@ class Socket(trio.abc.AsyncResource):
         """Remove one earlier subscription to ``topic``."""
         self._pattern_topic("unsubscribe", topic)
 
+    def join(self, group: str | bytes) -> None:
+        """DISH: receive the messages RADIO peers send to ``group`` (sync, like
+        :meth:`subscribe`; a str of at most 255 bytes in UTF-8). Joining a group
+        already joined is ``ZMQError(EINVAL)``, as in libzmq."""
+        self._group_op("join", group)
+
+    def leave(self, group: str | bytes) -> None:
+        """DISH: stop receiving ``group``'s messages (sync); ``ZMQError(EINVAL)`` if
+        it was not joined. Messages of that group already queued are dropped."""
+        self._group_op("leave", group)
+
+    def _group_op(self, op: str, group: str | bytes) -> None:
+        self._check_open()
+        fn = getattr(self._pattern, op, None)
+        if fn is None:
+            raise ZMQError(C.ENOTSUP, f"{self.socket_type.name} sockets do not {op} groups")
+        fn(group)
+
     def _pattern_topic(self, op: str, topic: bytes | str) -> None:
         if isinstance(topic, str):
             topic = topic.encode()
@@ -438,6 +456,26 @@ class Socket(trio.abc.AsyncResource):
         self._connected[endpoint] = [*live, dialing]
         opts.last_endpoint = endpoint
 
+    def connect_peer(self, endpoint: str) -> int:
+        """PEER: :meth:`connect` to ``endpoint`` and return the routing id the new peer
+        has here (sync, as libzmq's ``zmq_connect_peer``): ``send(data,
+        routing_id=rid)`` can queue messages for it at once, up to SNDHWM, before the
+        connection is made. Other socket types raise ``ZMQError(ENOTSUP)``; with the
+        ``immediate`` option there is no peer until it connects, so
+        ``ZMQError(EFAULT)``, as in libzmq."""
+        self._check_open()
+        if self.socket_type is not C.SocketType.PEER:
+            raise ZMQError(C.ENOTSUP, "connect_peer() is for PEER sockets")
+        if self._opts.immediate:
+            raise ZMQError(C.EFAULT, "connect_peer() cannot work with the immediate option")
+        pattern: Any = self._pattern
+        pattern.last_routing_id = None
+        self.connect(endpoint)
+        rid: int | None = pattern.last_routing_id
+        if rid is None:  # (every PEER connect attaches its pipe at once)
+            raise ZMQError(C.EFAULT, f"no peer was attached for {endpoint}")
+        return rid
+
     def disconnect(self, endpoint: str) -> None:
         """Stop connecting to ``endpoint`` and close its connection (sync)."""
         self._check_open()
@@ -511,21 +549,44 @@ class Socket(trio.abc.AsyncResource):
             raise ZMQError(C.EINVAL, "a message sent by routing_id or group is single-part")
         pattern = self._pattern
         frames = [data]
+        try:
+            pattern.send_routed(frames, routing_id, group)
+        except trio.WouldBlock:
+            if flags & C.DONTWAIT:
+                raise Again() from None
+        else:
+            await self._spend("send_budget")
+            return
+        timeo = self._opts.sndtimeo
+        with trio.move_on_after(math.inf if timeo < 0 else timeo / 1000):
+            await self._send_routed_park(frames, routing_id, group)
+            return
+        raise Again("send timed out (sndtimeo)")
+
+    @enable_ki_protection
+    async def _send_routed_park(
+        self, frames: Msg, routing_id: int | None, group: str | None
+    ) -> None:
+        """Wait until the peer ``routing_id`` has room (SERVER, PEER at its SNDHWM); a
+        peer gone meanwhile is EHOSTUNREACH (``send_routed`` says so)."""
+        core = self._core
         while True:
-            try:
-                pattern.send_routed(frames, routing_id, group)
-                return
-            except trio.WouldBlock:
-                if flags & C.DONTWAIT:
-                    raise Again() from None
-            self._core.direct_ok = True
-            await self._send_lot.park()
+            core.direct_ok = True
+            await core.senders.park()
             self._check_open()
+            try:
+                self._pattern.send_routed(frames, routing_id, group)
+            except trio.WouldBlock:
+                continue
+            core.send_budget = YIELD_EVERY
+            return
 
     async def _send_frame_slow(self, data: bytes, flags: int) -> None:
         if flags & C.SNDMORE:
             await checkpoint_if_cancelled()
             self._check_open()
+            if self._pattern.single_part:
+                raise self._multipart_refused()
             self._partial_send.append(data)
             return
         if self._partial_send:
@@ -551,7 +612,12 @@ class Socket(trio.abc.AsyncResource):
         frames = [p if type(p) is bytes else _as_bytes(p) for p in msg_parts]
         if not frames:
             raise ZMQError(C.EINVAL, "a message needs at least one frame")
+        if len(frames) > 1 and self._pattern.single_part:
+            raise self._multipart_refused()
         await self._send_message(frames, flags & ~C.SNDMORE)
+
+    def _multipart_refused(self) -> ZMQError:
+        return ZMQError(C.EINVAL, f"{self.socket_type.name} sockets send single-part messages only")
 
     async def send_string(self, s: str, flags: int = 0, encoding: str = "utf-8") -> None:
         """Send ``s`` encoded (UTF-8 by default). Cancellation: as :meth:`send`."""

@@ -3,11 +3,11 @@
 Importing the modules registers their strategies.
 """
 
-from . import _pipeline, _pubsub, _reqrep
+from . import _draft, _pipeline, _pubsub, _reqrep
 from ._base import PATTERNS as PATTERNS
 from ._base import Pattern as Pattern
 from ._base import register_pattern as register_pattern
 from ._stream import Stream as Stream
 
 __all__ = ["PATTERNS", "Pattern", "register_pattern"]
-del _pipeline, _pubsub, _reqrep
+del _draft, _pipeline, _pubsub, _reqrep

@@ -58,6 +58,9 @@ class Pattern:
     sends: ClassVar[bool] = True
     #: True for STREAM: connections carry raw bytes (no ZMTP), ``trinq._codec.RawCodec``.
     raw: ClassVar[bool] = False
+    #: True for the draft types (CLIENT, SERVER, RADIO, ...): messages have one frame;
+    #: the socket refuses SNDMORE and multi-frame send_multipart with EINVAL.
+    single_part: ClassVar[bool] = False
     #: False where each connection is a new peer (STREAM): no connect-side pipe made at
     #: ``connect()`` that outlives reconnects; every connection brings its own.
     pipes_outlive_connections: ClassVar[bool] = True
