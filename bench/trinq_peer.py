@@ -24,6 +24,17 @@ In ``pubsub`` the SUB side drains each socket with ``recv_nowait()`` and awaits
 ``NOBLOCK``; ``--recv-loop plain`` makes it one ``await recv()`` per message instead
 (both in one run: ``--add-impl 'trinq-plain=bench/trinq_peer.py --recv-loop plain'``).
 
+``--pattern client-server`` runs ``lat`` over CLIENT/SERVER (the SERVER answers with
+``recv_message()`` and ``send(data, routing_id=...)``) and ``--pattern scatter-gather``
+runs ``thr`` over SCATTER/GATHER; the default is REQ/REP and PUSH/PULL. No other peer
+has the draft types (pyzmq's wheels lack them), so compare with trinq's own numbers::
+
+  python ../shared/bench/run_matrix.py --add-impl trinq=bench/trinq_peer.py \
+      --add-impl 'trinq-draft=bench/trinq_peer.py --pattern draft' \
+      --impls 'trinq,trinq-draft' --workloads thr,lat --rounds 5
+
+(``--pattern draft`` is both: SCATTER/GATHER for thr, CLIENT/SERVER for lat.)
+
 ``--role both`` runs sender and receiver as two tasks of one trio run (over the
 given endpoint; trinq has no inproc transport yet, so give it a tcp one).
 """
@@ -72,26 +83,41 @@ async def thr_send_loop(s: trinq.Socket, args) -> dict:
     return B.send_fields(args.count, t0, t1, c0, c1)
 
 
+async def server_echo(s: trinq.Socket, count: int) -> None:
+    """The lat REP side over SERVER: reply to each request's routing id."""
+    recv_message, send = s.recv_message, s.send
+    for _ in range(count):
+        m = await recv_message()
+        await send(m.data, routing_id=m.routing_id)
+
+
 async def amain(args) -> None:
     w, role = args.workload, args.role
+    draft = args.pattern
+    push, pull = (
+        (trinq.SCATTER, trinq.GATHER)
+        if draft in ("scatter-gather", "draft")
+        else (trinq.PUSH, trinq.PULL)
+    )
+    client_server = draft in ("client-server", "draft")
     async with trinq.Context() as ctx:
         if w == "thr" and role == "recv":
-            s = ctx.socket(trinq.PULL)
+            s = ctx.socket(pull)
             await s.bind(args.endpoint)
             B.signal_ready(args)
             f = await thr_receive_loop(s, args)
             s.close(linger=0)
             B.emit(IMPL, args, **f)
         elif w == "thr" and role == "send":
-            s = ctx.socket(trinq.PUSH)
+            s = ctx.socket(push)
             s.connect(args.endpoint)
             f = await thr_send_loop(s, args)
             await s.aclose()  # default linger: waits until everything is written
             B.emit(IMPL, args, **f)
         elif w == "thr" and role == "both":
-            r = ctx.socket(trinq.PULL)
+            r = ctx.socket(pull)
             ep = await r.bind(args.endpoint)
-            s = ctx.socket(trinq.PUSH)
+            s = ctx.socket(push)
             s.connect(ep)
             async with trio.open_nursery() as n:
                 n.start_soon(thr_send_loop, s, args)
@@ -101,16 +127,18 @@ async def amain(args) -> None:
             r.close(linger=0)
             B.emit(IMPL, args, **f)
         elif w == "lat" and role == "rep":
-            s = ctx.socket(trinq.REP)
+            s = ctx.socket(trinq.SERVER if client_server else trinq.REP)
             await s.bind(args.endpoint)
             B.signal_ready(args)
             send, recv = s.send, s.recv
-            for _ in range(args.count + args.warmup):
+            if client_server:
+                await server_echo(s, args.count + args.warmup)
+            for _ in range(0 if client_server else args.count + args.warmup):
                 await send(await recv())
             await s.aclose()
             B.emit(IMPL, args, status="ok")
         elif w == "lat" and role == "req":
-            s = ctx.socket(trinq.REQ)
+            s = ctx.socket(trinq.CLIENT if client_server else trinq.REQ)
             s.connect(args.endpoint)
             msg = B.payload(args.size)
             send, recv = s.send, s.recv
@@ -198,6 +226,13 @@ async def amain(args) -> None:
 
 
 def _extra_args(parser) -> None:
+    parser.add_argument(
+        "--pattern",
+        choices=["classic", "client-server", "scatter-gather", "draft"],
+        default="classic",
+        help="socket types: classic (PUSH/PULL, REQ/REP), client-server (lat over "
+        "CLIENT/SERVER), scatter-gather (thr over SCATTER/GATHER), draft (both)",
+    )
     parser.add_argument(
         "--recv-loop",
         choices=["drain", "plain"],
