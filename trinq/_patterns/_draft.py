@@ -162,11 +162,17 @@ class Radio(Pattern):
         super().__init__(options)
         #: group -> the pipes that joined it (each pipe's own set is ``pipe.state``)
         self._members: dict[bytes, set[Pipe]] = {}
+        #: pipes that take every group and filter on their far side (a udp pipe: its
+        #: datagrams go to whoever listens; libzmq's radio_t::_udp_pipes)
+        self._all_groups: set[Pipe] = set()
 
     def attach(self, pipe: Pipe) -> None:
         pipe.state = set()
+        if getattr(pipe, "all_groups", False):
+            self._all_groups.add(pipe)
 
     def detach(self, pipe: Pipe) -> None:
+        self._all_groups.discard(pipe)
         self._forget(pipe)
 
     def pipe_disconnected(self, pipe: Pipe) -> None:
@@ -215,6 +221,8 @@ class Radio(Pattern):
 
     def _broadcast(self, group: bytes, body: bytes) -> None:
         pipes = self._members.get(group)
+        if self._all_groups:
+            pipes = self._all_groups | pipes if pipes else self._all_groups
         if not pipes:
             return
         frames = [group, body]
