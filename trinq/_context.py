@@ -16,7 +16,10 @@ if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
 from ._socket import Socket
 
-__all__ = ["Context"]
+__all__ = ["ZAP_NAME", "Context"]
+
+#: The inproc name a ZAP handler binds (RFC 27: ``inproc://zeromq.zap.01``).
+ZAP_NAME = "zeromq.zap.01"
 
 
 class Context(trio.abc.AsyncResource):
@@ -104,6 +107,26 @@ class Context(trio.abc.AsyncResource):
 
     def _forget_socket(self, sock: Socket) -> None:
         self._sockets.discard(sock)
+
+    async def _zap_request(self, request: list[bytes]) -> list[bytes] | None:
+        """Ask this Context's ZAP handler (bound at ``inproc://zeromq.zap.01``, RFC 27)
+        and return its reply frames; None when no handler is bound (the mechanism then
+        does what libzmq does without one). A server mechanism's handshake calls this
+        (``trinq._engine``) from its connection's task, so other connections go on.
+        Cancellation (the handshake's ``handshake_ivl``, or closing): the request is
+        abandoned and its socket closed."""
+        from . import _constants as C
+        from ._transports._inproc import is_bound
+
+        if not is_bound(self, ZAP_NAME) or self._terminated:
+            return None
+        sock = Socket(self, C.REQ, linger=0)
+        try:
+            sock.connect("inproc://" + ZAP_NAME)
+            await sock.send_multipart(request)
+            return await sock.recv_multipart()
+        finally:
+            sock.close(linger=0)
 
     def _spawn_system(self, fn: Any, *args: Any) -> None:
         if self._nursery is None:

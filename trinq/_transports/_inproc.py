@@ -99,6 +99,11 @@ def _registry(context: Any) -> _Registry:
     return reg
 
 
+def is_bound(context: Any, name: str) -> bool:
+    """Whether ``inproc://name`` is bound in ``context`` now (the ZAP handler check)."""
+    return name in _registry(context).bound
+
+
 def _refuse(msg: Msg) -> None:
     raise trio.ClosedResourceError("the pipe was terminated")
 
