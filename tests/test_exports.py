@@ -28,11 +28,12 @@ import pytest
 import trinq
 import trinq._constants
 import trinq.testing
+import trinq.z85
 import trinq.zmtp
 
 #: The public modules, each with its own ``__all__``. A new public subpackage (e.g.
 #: ``trinq.auth``) is added here.
-PUBLIC_MODULES: list[types.ModuleType] = [trinq, trinq.zmtp, trinq.testing]
+PUBLIC_MODULES: list[types.ModuleType] = [trinq, trinq.zmtp, trinq.testing, trinq.z85, trinq.auth]
 PUBLIC_MODULE_NAMES = [m.__name__ for m in PUBLIC_MODULES]
 
 #: Exported classes/functions whose ``__module__`` is not the module exporting them, as

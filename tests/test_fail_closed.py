@@ -24,35 +24,98 @@ if sys.version_info < (3, 11):
 E = trinq.Event
 
 SECURITY = [
-    ("plain_server", True),
-    ("plain_username", b"admin"),
-    ("plain_password", "secret"),
-    ("curve_server", 1),
-    ("curve_publickey", b"p" * 32),
-    ("curve_secretkey", b"s" * 32),
-    ("curve_serverkey", b"k" * 32),
-    ("zap_domain", b"global"),
+    ("plain_server", True, trinq.PLAIN),
+    ("plain_username", b"admin", trinq.PLAIN),
+    ("plain_password", "secret", trinq.PLAIN),
+    ("curve_server", 1, trinq.CURVE),
+    ("curve_publickey", b"p" * 32, trinq.CURVE),
+    ("curve_secretkey", b"s" * 32, trinq.CURVE),
+    ("curve_serverkey", b"k" * 32, trinq.CURVE),
 ]
 
 
 # --- 1. security options never fall back to NULL ---------------------------------
 
 
-@pytest.mark.parametrize(("name", "value"), SECURITY)
-async def test_security_option_is_refused_every_way(ctx, name, value) -> None:
-    with pytest.raises(trinq.ZMQError) as info:
-        ctx.socket(trinq.REP, **{name: value})
-    assert info.value.errno == errno.ENOTSUP
-    assert "not available" in str(info.value)
+@pytest.mark.parametrize(("name", "value", "mechanism"), SECURITY)
+async def test_security_option_selects_its_mechanism_every_way(
+    ctx, name, value, mechanism
+) -> None:
+    """As in libzmq, a PLAIN or CURVE option selects that mechanism, whether given to
+    ctx.socket(), setsockopt or as an attribute."""
+    assert ctx.socket(trinq.REP, **{name: value}).mechanism == mechanism
     sock = ctx.socket(trinq.REP)
+    sock.setsockopt(name, value)
+    assert sock.mechanism == mechanism
+    sock = ctx.socket(trinq.REP)
+    setattr(sock, name, value)
+    assert sock.mechanism == mechanism
+
+
+@pytest.mark.parametrize(
+    ("options", "missing"),
+    [
+        ({"curve_serverkey": b"k" * 32}, "curve_publickey, curve_secretkey"),
+        ({"curve_publickey": b"p" * 32, "curve_secretkey": b"s" * 32}, "curve_serverkey"),
+        ({"curve_server": True}, "curve_secretkey"),
+    ],
+)
+async def test_incomplete_curve_options_fail_at_bind_and_connect(ctx, options, missing) -> None:
+    """A CURVE socket without its keys cannot bind or connect (EINVAL naming them):
+    it never runs unencrypted."""
+    sock = ctx.socket(trinq.DEALER, **options)
     with pytest.raises(trinq.ZMQError) as info:
-        sock.setsockopt(name, value)
+        sock.connect("tcp://127.0.0.1:5555")
+    assert info.value.errno == errno.EINVAL
+    assert missing in str(info.value)
+    with pytest.raises(trinq.ZMQError) as info:
+        await sock.bind("tcp://127.0.0.1:*")
+    assert info.value.errno == errno.EINVAL
+    assert sock.statistics().endpoints == ()
+
+
+async def test_mismatched_curve_keys_fail_at_connect(ctx) -> None:
+    public, _ = trinq.curve_keypair()
+    _, other_secret = trinq.curve_keypair()
+    server, _ = trinq.curve_keypair()
+    sock = ctx.socket(
+        trinq.DEALER, curve_publickey=public, curve_secretkey=other_secret, curve_serverkey=server
+    )
+    with pytest.raises(trinq.ZMQError) as info:
+        sock.connect("tcp://127.0.0.1:5555")
+    assert info.value.errno == errno.EINVAL
+
+
+@pytest.mark.parametrize(("name", "value", "mechanism"), SECURITY[:2])
+async def test_security_over_inproc_is_refused(ctx, name, value, mechanism) -> None:
+    """inproc has no handshake to run a mechanism in: ENOTSUP, not a socket without
+    security."""
+    sock = ctx.socket(trinq.REP, **{name: value})
+    with pytest.raises(trinq.ZMQError) as info:
+        await sock.bind("inproc://secure")
     assert info.value.errno == errno.ENOTSUP
     with pytest.raises(trinq.ZMQError) as info:
-        setattr(sock, name, value)
+        sock.connect("inproc://secure")
     assert info.value.errno == errno.ENOTSUP
-    assert sock.mechanism == trinq.NULL  # nothing changed
-    assert sock.getsockopt(name) in (False, b"")
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+async def test_null_peer_of_a_plain_server_is_refused(ctx, transport, tmp_path) -> None:
+    """A NULL client never reaches a PLAIN server: mechanism mismatch on both sides,
+    nothing delivered."""
+    with trio.fail_after(10):
+        server = ctx.socket(trinq.PULL, plain_server=True)
+        smon = server.monitor()
+        ep = await server.bind(endpoint(transport, tmp_path))
+        client = ctx.socket(trinq.PUSH)
+        cmon = client.monitor()
+        client.connect(ep)
+        await client.send(b"in plaintext?")
+        seen = await wait_for_event(cmon, E.HANDSHAKE_FAILED_PROTOCOL)
+        assert seen[-1].value == trinq.ProtocolErrorCode.ZMTP_MECHANISM_MISMATCH
+        await wait_for_event(smon, E.HANDSHAKE_FAILED_PROTOCOL)
+        with pytest.raises(trinq.Again):
+            server.recv_nowait()
 
 
 @pytest.mark.parametrize(("name", "value"), [("plain_server", False), ("curve_server", 0)])

@@ -28,6 +28,8 @@ LAYERS: list[set[str]] = [
     # ---- lower layers: settled, checked strictly ------------------------------------
     # Leaves: numbers, the exception hierarchy, Z85, the version string.
     {"trinq._constants", "trinq._errors", "trinq._z85", "trinq._version"},
+    # The public Z85 module, CURVE keys and certificate files.
+    {"trinq.z85", "trinq._certs"},
     # The sans-I/O ZMTP core: imports neither trio nor socket (checked below).
     {"trinq.zmtp"},
     # Synchronous routing pieces over PipeLike (never await).
@@ -62,7 +64,7 @@ LAYERS: list[set[str]] = [
     {"trinq._poller", "trinq._proxy"},
     {"trinq._context"},
     # The public surface and what sits on it.
-    {"trinq", "trinq.testing", "trinq.__main__"},
+    {"trinq", "trinq.testing", "trinq.__main__", "trinq.auth", "trinq._auth"},
 ]
 
 #: How many of the first LAYERS are the settled lower part.

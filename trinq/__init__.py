@@ -14,7 +14,11 @@ modules, and :mod:`trinq.zmtp` is the sans-I/O wire core.
 """
 
 from . import _constants
+from . import auth as auth
+from . import z85 as z85
 from . import zmtp as zmtp
+from ._certs import curve_keypair as curve_keypair
+from ._certs import curve_public as curve_public
 from ._constants import *  # noqa: F403  (socket types, flags, option ids, errnos)
 from ._context import Context as Context
 from ._errors import Again as Again
@@ -57,8 +61,12 @@ __all__: list[str] = [
     "ZMQBindError",
     "ZMQError",
     "__version__",
+    "auth",
+    "curve_keypair",
+    "curve_public",
     "proxy",
     "proxy_steerable",
+    "z85",
     "zmtp",
 ]
 __all__ += _constants.__all__

@@ -25,7 +25,9 @@ from typing import Any, Protocol
 
 import trio
 
+from . import _constants as C
 from . import zmtp
+from ._errors import ZMQError
 from ._options import Options
 
 __all__ = [
@@ -110,10 +112,61 @@ def decode_into(
         return [], codec.take_stalled()
 
 
+def mechanism_for(options: Options) -> zmtp.Mechanism | None:
+    """The security mechanism ``options`` select (libzmq's rules, ``Options.set``):
+    None for NULL (the connection's default), else a fresh PLAIN or CURVE client or
+    server. Raises ``ValueError`` for keys that are missing or do not belong together,
+    ``ImportError`` (naming ``pip install 'trinq[curve]'``) without PyNaCl;
+    ``Socket.bind``/``connect`` call :func:`check_mechanism` first, so an engine never
+    sees either."""
+    mechanism = options.mechanism
+    if mechanism == C.PLAIN:
+        if options.plain_server:
+            return zmtp.PlainServerMechanism()
+        return zmtp.PlainClientMechanism(options.plain_username, options.plain_password)
+    if mechanism == C.CURVE:
+        if options.curve_server:
+            return zmtp.CurveServerMechanism(
+                options.curve_publickey or None, options.curve_secretkey
+            )
+        return zmtp.CurveClientMechanism(
+            options.curve_publickey, options.curve_secretkey, options.curve_serverkey
+        )
+    return None
+
+
+def check_mechanism(options: Options) -> None:
+    """Raise ``ZMQError`` now if the security options cannot make a mechanism:
+    EINVAL naming what is missing, ENOTSUP when PyNaCl is not installed (never a
+    fall-back to NULL)."""
+    mechanism = options.mechanism
+    if mechanism == C.CURVE:
+        if options.curve_server:
+            if not options.curve_secretkey:
+                raise ZMQError(C.EINVAL, "a CURVE server needs curve_secretkey")
+        else:
+            missing = [
+                name
+                for name in ("curve_serverkey", "curve_publickey", "curve_secretkey")
+                if not getattr(options, name)
+            ]
+            if missing:
+                raise ZMQError(
+                    C.EINVAL, f"a CURVE client needs {', '.join(missing)} (see curve_keypair())"
+                )
+    try:
+        mechanism_for(options)
+    except ImportError as exc:
+        raise ZMQError(C.ENOTSUP, str(exc)) from None
+    except ValueError as exc:
+        raise ZMQError(C.EINVAL, f"security options: {exc}") from None
+
+
 def zmtp_codec(socket_type: str, options: Options) -> zmtp.Connection:
     """A ZMTP connection for a socket of ``socket_type`` with ``options``."""
     conn = zmtp.Connection(
         socket_type,
+        mechanism=mechanism_for(options),
         identity=options.routing_id,
         maxmsgsize=options.maxmsgsize,
         raw_messages=True,
@@ -126,9 +179,10 @@ def zmtp_codec(socket_type: str, options: Options) -> zmtp.Connection:
 
 
 def shared_encoder_for(options: Options) -> Callable[[Sequence[bytes]], bytes] | None:
-    """The shared encoder of ZMTP pipes made with ``options`` (NULL only: a CURVE
-    connection boxes every message with its own nonce)."""
-    return ZMTP_SHARED_ENCODER if options.mechanism == 0 else None
+    """The shared encoder of ZMTP pipes made with ``options``: NULL and PLAIN, whose
+    frames travel as they are after the handshake; not CURVE, whose connections box
+    every message with their own nonces."""
+    return ZMTP_SHARED_ENCODER if options.mechanism in (C.NULL, C.PLAIN) else None
 
 
 class RawCodec:

@@ -27,6 +27,14 @@ heartbeat
     only with ``heartbeat_ivl`` > 0 or after the peer sent a PING with a TTL:
     sends PINGs and enforces ``heartbeat_timeout`` / the peer's TTL.
 
+Bounds (docs/reliability.md): data is bounded by the pipe's HWMs and the decoder's
+``maxmsgsize``; commands bypass the HWM, so the engine bounds what peers can make it
+queue: at most one owed PONG (the newest PING's context, as libzmq) and one owed
+PING on :attr:`Engine.commands`; at most :data:`MAX_HANDSHAKE_BYTES` before the
+handshake is done; and a reader that has handed :data:`MAX_COMMAND_BACKLOG` commands
+to a pattern still holding what they made for the application (XPUB's subscription
+messages) stops reading until the application has taken it.
+
 Lending: on a request/reply socket whose only pipe this is, the reader, finding
 the kernel empty while a receiver waits, lends reading to that receiver through
 the connection's :class:`~trinq._loan.ReadLoan`, and sleeps until reading comes
@@ -78,6 +86,36 @@ RECEIVE_SIZE = 65536
 #: ...unless a larger frame is pending: then up to this much, so the rest of a
 #: big frame arrives in one read instead of many 64 KiB pieces.
 MAX_RECEIVE_SIZE = 8 * 1024 * 1024
+#: Most octets a peer may send before its handshake is complete (the greeting and the
+#: handshake commands; a READY is a few hundred octets). Without ``maxmsgsize`` a
+#: peer could otherwise make the handshake buffer grow for all of ``handshake_ivl``.
+MAX_HANDSHAKE_BYTES = 1024 * 1024
+#: Most commands one connection hands to its pattern while the pattern holds
+#: something of its own for the application (an XPUB's subscription messages,
+#: ``Pattern.poll_state``); past it the reader stops until the application has taken
+#: it all, so TCP pushes back on the peer. Not applied with ``rcvhwm = 0``.
+MAX_COMMAND_BACKLOG = 10_000
+#: How long (seconds) a reader stopped by :data:`MAX_COMMAND_BACKLOG` first waits
+#: before it looks again; it doubles up to :data:`COMMAND_BACKLOG_MAX_WAIT`.
+COMMAND_BACKLOG_FIRST_WAIT = 0.001
+COMMAND_BACKLOG_MAX_WAIT = 0.05
+
+
+class _Owed:
+    """A placeholder on :attr:`Engine.commands` for the one PONG (or PING) the
+    connection owes; the writer encodes it with its newest content."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<owed {self.name}>"
+
+
+_OWED_PONG: Any = _Owed("PONG")
+_OWED_PING: Any = _Owed("PING")
 
 
 class Outcome(enum.Enum):
@@ -113,7 +151,14 @@ class Engine:
         self.peer_address = peer_address
         #: how this connection encodes a message that other pipes may share
         self.shared_encoder = shared_encoder
+        #: commands for the writer, in order (never more than one owed PONG and one
+        #: owed PING among them: ``_OWED_PONG``/``_OWED_PING`` placeholders)
         self.commands: deque[Any] = deque()
+        #: the context of the PONG we owe (the newest PING's), None: none owed
+        self._pong_context: bytes | None = None
+        self._ping_owed = False
+        #: commands handed to the pattern since it last held nothing of its own
+        self._commands_in = 0
         #: routing id given by ``connect_routing_id`` for a pipe made at handshake
         self.connect_routing_id = connect_routing_id
         self.outcome = Outcome.CLOSED
@@ -137,14 +182,48 @@ class Engine:
 
     def send_command(self, command: Any) -> None:
         """Queue a ZMTP command for the writer (never blocks, bypasses the HWM)."""
-        self.commands.append(command)
+        commands = self.commands
+        commands.append(command)
         self.writer_idle = False
         pipe = self.pipe
-        if pipe is not None:
+        if pipe is not None and len(commands) == 1:
+            # One WAKE per batch of commands: the writer takes every queued command
+            # whenever it wakes, and it looks at ``commands`` before it waits.
             try:
                 pipe._out_send.send_nowait(WAKE)
             except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
                 pass  # the writer is busy (or draining) and will see the command
+
+    def _owe_pong(self, ping_context: bytes) -> None:
+        """Answer a PING: at most one PONG is ever owed, carrying the newest PING's
+        context (libzmq keeps one pending PONG per connection). A peer that PINGs and
+        never reads therefore cannot make the command queue grow."""
+        owed = self._pong_context is not None
+        self._pong_context = pong_context(ping_context)
+        if not owed:
+            self.send_command(_OWED_PONG)
+
+    def _owe_ping(self) -> None:
+        """Our heartbeat PING; one not yet written is not queued twice."""
+        if not self._ping_owed:
+            self._ping_owed = True
+            self.send_command(_OWED_PING)
+
+    def _encode_commands(self) -> list[bytes]:
+        """Every queued command as wire bytes, in order; empties the queue."""
+        encode = self.codec.send_command
+        parts: list[bytes] = []
+        for c in self.commands:
+            if c is _OWED_PONG:
+                c = zmtp.Pong(self._pong_context or b"")
+                self._pong_context = None
+            elif c is _OWED_PING:
+                assert self._hb is not None
+                c = zmtp.Ping(self._hb.ping_ttl, b"")
+                self._ping_owed = False
+            parts.append(encode(c))
+        self.commands.clear()
+        return parts
 
     def try_write_now(self, msg: Any) -> bool:
         """Write ``msg`` on the caller's stack if that is cheaper than waking the writer.
@@ -243,8 +322,10 @@ class Engine:
                 first = codec.initiate()
                 if first:
                     await self.stream.send_all(first)
+                mechanism = self._configure_zap()
                 events = codec.events()  # a codec without a handshake is done already
                 eof = False
+                received = 0
                 while True:
                     for i, ev in enumerate(events):
                         if type(ev) is zmtp.HandshakeComplete:
@@ -255,8 +336,18 @@ class Engine:
                             eof = True
                     if eof:
                         raise trio.BrokenResourceError("peer closed during the handshake")
+                    if mechanism is not None and await self._ask_zap(mechanism):
+                        events = codec.events()  # the handshake went on (or failed)
+                        continue
+                    if received > MAX_HANDSHAKE_BYTES:
+                        raise zmtp.RemoteProtocolError(
+                            f"handshake not done after {received} octets "
+                            f"(at most {MAX_HANDSHAKE_BYTES})",
+                            zmtp_code=zmtp.ProtocolErrorCode.UNSPECIFIED,
+                        )
                     data = await self.stream.receive_some(RECEIVE_SIZE)
                     eof = not data
+                    received += len(data)
                     codec.receive_data(bytes(data) if type(data) is not bytes else data)
                     events = codec.events()
                     out = codec.data_to_send()
@@ -269,6 +360,16 @@ class Engine:
                 errno.ETIMEDOUT,
                 f"handshake not done within handshake_ivl={ivl} ms",
             )
+        except zmtp.ZapUnavailable as exc:
+            # libzmq closes silently (a PLAIN server with no ZAP handler, or
+            # zap_enforce_domain): the peer is told nothing
+            self.outcome = Outcome.PROTOCOL_ERROR
+            self._emit(Event.HANDSHAKE_FAILED_NO_DETAIL, errno.EFAULT, str(exc))
+        except zmtp.AuthenticationFailure as exc:
+            # refused by our ZAP handler (an ERROR with the status was sent, except
+            # for 300), or the peer's ERROR said 300/400/500
+            self.outcome = Outcome.PROTOCOL_ERROR
+            self._emit(Event.HANDSHAKE_FAILED_AUTH, exc.status_code, str(exc))
         except zmtp.ProtocolError as exc:
             self.outcome = Outcome.PROTOCOL_ERROR
             ev = (
@@ -288,6 +389,40 @@ class Engine:
             self._emit(Event.HANDSHAKE_FAILED_NO_DETAIL, _errno_of(exc), str(exc))
         return None
 
+    def _configure_zap(self) -> zmtp.Mechanism | None:
+        """Tell a ZMTP connection's mechanism what a ZAP request needs (our domain and
+        routing id, the peer's address); the mechanism decides whether it asks (PLAIN
+        and CURVE servers always; NULL only with a ``zap_domain``, as libzmq)."""
+        mechanism: zmtp.Mechanism | None = getattr(self.codec, "mechanism", None)
+        if mechanism is None:
+            return None
+        opts = self.core.options
+        mechanism.configure_zap(
+            opts.zap_domain.decode("utf-8", "replace"),
+            self.peer_address,
+            identity=opts.routing_id,
+        )
+        return mechanism
+
+    async def _ask_zap(self, mechanism: zmtp.Mechanism) -> bool:
+        """If the handshake waits on a ZAP reply, ask the Context's handler (RFC 27),
+        hand the answer to the mechanism and write what it makes of it (WELCOME,
+        READY, or ERROR); True if it did. Other connections go on meanwhile: this runs
+        in this connection's task, under ``handshake_ivl``."""
+        request = mechanism.zap_request()
+        if request is None:
+            return False
+        ask = getattr(self.core.context, "_zap_request", None)
+        reply = await ask(request) if ask is not None else None
+        if reply is None:
+            mechanism.zap_unavailable()  # libzmq's behaviour with no handler bound
+        else:
+            mechanism.zap_reply(reply)
+        out = self.codec.data_to_send()
+        if out:
+            await self.stream.send_all(out)
+        return True
+
     async def _send_refusal(self, data: bytes) -> None:
         """Best effort: why we refuse the peer, then the connection closes."""
         if not data:
@@ -301,10 +436,16 @@ class Engine:
     def _connect(self) -> Pipe | None:
         """The handshake is done: start feeding the pipe (SocketCore.connect_peer)."""
         ev = self._handshake_event
+        properties = ev.peer_properties
+        mechanism = getattr(self.codec, "mechanism", None)
+        if mechanism is not None and mechanism.zap_properties:
+            # what the ZAP handler said (User-Id, metadata) wins over the peer's own
+            # metadata of the same name, as in libzmq
+            properties = {**properties, **mechanism.zap_properties}
         peer = PeerInfo(
             ev.peer_socket_type,
             ev.peer_identity,
-            ev.peer_properties,
+            properties,
             ev.peer_minor,
             self.peer_address,
         )
@@ -360,7 +501,8 @@ class Engine:
                     # data messages are plain frame tuples (raw_messages=True) ...
                     if type(ev) is not tuple:
                         if type(ev) is not Message:
-                            self._on_event(ev)
+                            if self._on_event(ev):
+                                await self._command_backlog_wait()
                             continue
                         ev = ev.frames  # ... except PUB/XPUB's non-subscription data
                     n += 1
@@ -430,10 +572,12 @@ class Engine:
         await self.pipe._in_send.send(msg)
         self._reading_blocked = False
 
-    def _on_event(self, ev: Any) -> None:
+    def _on_event(self, ev: Any) -> bool:
+        """Handle a command (or the end of the stream) from the reader; True: the
+        pattern's backlog passed :data:`MAX_COMMAND_BACKLOG`, stop reading for now."""
         t = type(ev)
         if t is zmtp.Ping:
-            self.send_command(zmtp.Pong(pong_context(ev.context)))
+            self._owe_pong(ev.context)
             hb = self._hb
             if hb is not None:
                 hb.ping_received(ev.ttl, trio.current_time(), self.traffic)
@@ -450,6 +594,31 @@ class Engine:
             core = self.core
             core.pattern.on_command(self.pipe, ev)
             core.wake_receivers()  # e.g. XPUB turned a subscription into a message
+            self._commands_in += 1
+            if self._commands_in >= MAX_COMMAND_BACKLOG and core.options.rcvhwm > 0:
+                if core.pattern.poll_state()[0] is True:
+                    return True  # it holds what the commands made, untaken
+                self._commands_in = 0
+        return False
+
+    async def _command_backlog_wait(self) -> None:
+        """The pattern holds :data:`MAX_COMMAND_BACKLOG` commands' worth of work for the
+        application (an XPUB's subscription messages): stop reading, so TCP pushes
+        back on the peer, until the application has taken all of it.
+
+        Nothing tells the engine when the application receives, so the reader looks
+        again after a short wait that doubles (1 ms .. 50 ms); a reader stopped here
+        counts as alive for the heartbeat, as one stopped by RCVHWM does."""
+        pattern = self.core.pattern
+        delay = COMMAND_BACKLOG_FIRST_WAIT
+        self._reading_blocked = True
+        try:
+            while pattern.poll_state()[0] is True:
+                await trio.sleep(delay)
+                delay = min(delay * 2, COMMAND_BACKLOG_MAX_WAIT)
+        finally:
+            self._reading_blocked = False
+        self._commands_in = 0
 
     @enable_ki_protection
     async def _writer(self) -> None:
@@ -523,8 +692,7 @@ class Engine:
                         ended = True
                         break
                 if commands or chunks:
-                    parts = [codec.send_command(c) for c in commands]
-                    commands.clear()
+                    parts = self._encode_commands() if commands else []
                     parts.extend(chunks)
                     if batch:
                         parts.append(encode(batch))
@@ -572,7 +740,7 @@ class Engine:
                     return
                 if self.loan is not None:
                     self.loan.end()  # the reader reads the answer, whoever receives
-                self.send_command(zmtp.Ping(hb.ping_ttl, b""))
+                self._owe_ping()
 
 
 def _drop(msg: Any) -> None:

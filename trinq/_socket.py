@@ -47,12 +47,13 @@ import trio
 from trio.lowlevel import cancel_shielded_checkpoint, checkpoint_if_cancelled, enable_ki_protection
 
 from . import _constants as C
+from ._codec import check_mechanism
 from ._core import YIELD_EVERY, Loan, SocketCore
 from ._errors import Again, ContextTerminated, ZMQError
 from ._loan import LENT
 from ._message import Message
 from ._monitor import Event, Monitor
-from ._options import MECHANISM_OPTIONS, OPTIONS, Options, lookup
+from ._options import OPTIONS, Options, lookup
 from ._patterns import PATTERNS
 from ._pipe import PipeStatistics
 from ._routing.pipe_like import RECV_TERMINATED
@@ -102,11 +103,6 @@ class _Bound:
         self.binding = binding
         self.scope = trio.CancelScope()
         self.closed = trio.Event()
-
-
-#: Security options that would select a mechanism trinq does not implement yet: a
-#: non-default value raises ENOTSUP (never a silent fall-back to NULL).
-_NOT_YET = MECHANISM_OPTIONS | {"zap_domain"}
 
 
 def _as_bytes(data: Any) -> bytes:
@@ -284,13 +280,6 @@ class Socket(trio.abc.AsyncResource):
         value. ``SUBSCRIBE``/``UNSUBSCRIBE`` are forwarded to :meth:`subscribe`.
         """
         spec = lookup(option)
-        if spec.name in _NOT_YET and spec.coerce(value) != spec.default:
-            raise ZMQError(
-                C.ENOTSUP,
-                f"option {spec.name!r}: the PLAIN and CURVE security mechanisms and ZAP are "
-                "not available in trinq yet; a socket never falls back to NULL security "
-                "when its options ask for a mechanism",
-            )
         if spec.name == "subscribe":
             self.subscribe(value)
             return
@@ -397,6 +386,7 @@ class Socket(trio.abc.AsyncResource):
         self._check_open()
         scheme, address = split_endpoint(endpoint)
         transport = transport_for(scheme)
+        check_mechanism(self._opts)
         await self._started.wait()
         binding = await transport.bind(self._core, address)
         resolved = binding.endpoint
@@ -446,6 +436,7 @@ class Socket(trio.abc.AsyncResource):
         transport = transport_for(scheme)
         transport.check_connect_address(address)
         opts = self._opts
+        check_mechanism(opts)
         connect_rid = opts.connect_routing_id
         if connect_rid:
             # libzmq: the option applies to the next connect() only.

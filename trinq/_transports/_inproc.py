@@ -40,7 +40,7 @@ import trio
 from trio.lowlevel import enable_ki_protection
 
 from .. import zmtp
-from .._constants import EADDRINUSE, EINVAL
+from .._constants import EADDRINUSE, EINVAL, ENOTSUP, NULL
 from .._core import PeerInfo, SocketCore
 from .._errors import ZMQError
 from .._monitor import Event
@@ -417,6 +417,17 @@ class InprocDialing:
         self.ended = True
 
 
+def _no_security(core: SocketCore) -> None:
+    """inproc has no handshake to run PLAIN or CURVE in: a socket whose options ask
+    for one cannot use it (never a fall-back to NULL; libzmq skips security here)."""
+    if core.options.mechanism != NULL:
+        raise ZMQError(
+            ENOTSUP,
+            "inproc carries no security mechanism: a socket with PLAIN or CURVE options "
+            "cannot bind or connect over inproc (it would run without security)",
+        )
+
+
 class InprocTransport:
     """See the module docstring."""
 
@@ -428,6 +439,7 @@ class InprocTransport:
 
     async def bind(self, core: SocketCore, address: str) -> InprocBinding:
         self.check_connect_address(address)
+        _no_security(core)
         await trio.lowlevel.checkpoint()
         reg = _registry(core.context)
         if address in reg.bound:
@@ -441,6 +453,7 @@ class InprocTransport:
     def connect(
         self, core: SocketCore, endpoint: str, address: str, routing_id: bytes
     ) -> InprocDialing:
+        _no_security(core)
         reg = _registry(core.context)
         pipe = InprocPipe.make(core, endpoint, routing_id)
         core.add_connect_pipe(endpoint, pipe)

@@ -24,6 +24,9 @@ from ._connection import NEED_DATA as NEED_DATA
 from ._connection import Command as Command
 from ._connection import Connection as Connection
 from ._connection import ConnectionState as ConnectionState
+from ._curve import CurveClientMechanism as CurveClientMechanism
+from ._curve import CurveMechanism as CurveMechanism
+from ._curve import CurveServerMechanism as CurveServerMechanism
 from ._errors import LocalProtocolError as LocalProtocolError
 from ._errors import ProtocolError as ProtocolError
 from ._errors import ProtocolErrorCode as ProtocolErrorCode
@@ -52,10 +55,22 @@ from ._greeting import detect_greeting as detect_greeting
 from ._mechanism import Mechanism as Mechanism
 from ._mechanism import MechanismStatus as MechanismStatus
 from ._mechanism import NullMechanism as NullMechanism
+from ._plain import PlainClientMechanism as PlainClientMechanism
+from ._plain import PlainServerMechanism as PlainServerMechanism
 from ._sockettypes import IDENTITY_SENDERS as IDENTITY_SENDERS
 from ._sockettypes import MAX_PARTS as MAX_PARTS
 from ._sockettypes import SOCKET_TYPES as SOCKET_TYPES
 from ._sockettypes import is_compatible as is_compatible
+from ._zap import ZAP_ENDPOINT as ZAP_ENDPOINT
+from ._zap import ZAP_VERSION as ZAP_VERSION
+from ._zap import AuthenticationFailure as AuthenticationFailure
+from ._zap import ZapReply as ZapReply
+from ._zap import ZapRequest as ZapRequest
+from ._zap import ZapUnavailable as ZapUnavailable
+from ._zap import build_zap_reply as build_zap_reply
+from ._zap import build_zap_request as build_zap_request
+from ._zap import parse_zap_reply as parse_zap_reply
+from ._zap import parse_zap_request as parse_zap_request
 
 __all__ = [
     "COMMAND",
@@ -66,11 +81,17 @@ __all__ = [
     "MORE",
     "NEED_DATA",
     "SOCKET_TYPES",
+    "ZAP_ENDPOINT",
+    "ZAP_VERSION",
+    "AuthenticationFailure",
     "Cancel",
     "Command",
     "Connection",
     "ConnectionClosed",
     "ConnectionState",
+    "CurveClientMechanism",
+    "CurveMechanism",
+    "CurveServerMechanism",
     "Error",
     "Event",
     "FrameDecoder",
@@ -84,11 +105,18 @@ __all__ = [
     "Message",
     "NullMechanism",
     "Ping",
+    "PlainClientMechanism",
+    "PlainServerMechanism",
     "Pong",
     "ProtocolError",
     "ProtocolErrorCode",
     "RemoteProtocolError",
     "Subscribe",
+    "ZapReply",
+    "ZapRequest",
+    "ZapUnavailable",
+    "build_zap_reply",
+    "build_zap_request",
     "command_body",
     "decode_metadata",
     "detect_greeting",
@@ -102,6 +130,8 @@ __all__ = [
     "parse_command",
     "parse_error",
     "parse_ping",
+    "parse_zap_reply",
+    "parse_zap_request",
     "ping_body",
     "pong_body",
     "ready_body",

@@ -43,6 +43,15 @@ that queues messages anyway can skip the event list for data:
 Unknown post-handshake commands are silently dropped and a received ERROR
 command raises (docs/interop.md §9).
 
+With a non-transparent mechanism (CURVE) the decoder still splits the received
+octets in one loop (every CURVE MESSAGE is one data frame), the mechanism decodes
+each frame (:meth:`Mechanism.decode`), and messages are assembled here; writers
+go through :meth:`Mechanism.encode_messages`, which CURVE implements as one
+batched loop.  A server mechanism that asks ZAP pauses the handshake until the
+driver answers (see "ZAP" in ``_mechanism.py``); a refusal it decides on its own
+ends the connection with the error the mechanism recorded, after whatever ERROR
+it queued, and :meth:`Connection.refusal` then adds nothing.
+
 Subscriptions: a PUB or XPUB connection also decodes the legacy 3.0 form (a
 single-frame message starting with ``\\x01``/``\\x00``) into
 :class:`Subscribe`/:class:`Cancel`, since libzmq accepts both forms from any
@@ -90,6 +99,7 @@ from ._frames import (
     MORE,
     BytesLike,
     FrameDecoder,
+    _too_many_parts,
     encode_frame,
     encode_message,
     encode_messages,
@@ -97,6 +107,7 @@ from ._frames import (
 from ._greeting import GREETING_SIZE, Greeting, detect_greeting
 from ._mechanism import Mechanism, MechanismStatus, NullMechanism
 from ._sockettypes import MAX_PARTS, SOCKET_TYPES, is_compatible
+from ._zap import AuthenticationFailure
 
 __all__ = ["NEED_DATA", "Command", "Connection", "ConnectionState"]
 
@@ -133,8 +144,9 @@ class ConnectionState(enum.Enum):
 
 
 def _is_zap_status(reason: bytes) -> bool:
-    """Whether an ERROR reason is a bare ZAP status code such as ``b"400"``."""
-    return len(reason) == 3 and reason[:1] in b"345" and reason.isdigit()
+    """Whether an ERROR reason is a bare ZAP status code: ``b"300"``, ``b"400"`` or
+    ``b"500"`` (libzmq's ``handle_error_reason``)."""
+    return len(reason) == 3 and reason[:1] in b"345" and reason[1:] == b"00"
 
 
 def _pub_factory(frames: list[bytes]) -> Message | Subscribe | Cancel:
@@ -213,6 +225,10 @@ class Connection:
         self._eof = False
         self._initiated = False
         self._out: list[bytes] = []
+        # The mechanism ended the handshake itself (a ZAP refusal): nothing more to say.
+        self._refused = False
+        # Data frames of a message being assembled (non-transparent mechanisms).
+        self._rx_parts: list[bytes] = []
         self._fast_rx = False
         self._can_send = False
         self._transparent = self.mechanism.transparent
@@ -256,7 +272,7 @@ class Connection:
         """The ERROR command to send before closing a connection we refuse for the
         peer's fault, once the greeting has passed (ZMTP 3.1 allows ERROR during the
         handshake; it lets the peer stop instead of reconnecting), else ``b""``."""
-        if self.peer_minor is None:
+        if self.peer_minor is None or self._refused:
             return b""
         return encode_frame(COMMAND, error_body(reason.encode()[:255]))
 
@@ -451,6 +467,9 @@ class Connection:
             self._pump_mechanism()
         if self.state is ConnectionState.HANDSHAKING:
             mechanism = self.mechanism
+            # Whatever the mechanism has to say first (a ZAP answer may have come in
+            # since the last call); raises if it has failed on its own.
+            self._pump_mechanism()
             while mechanism.status is not MechanismStatus.READY:
                 frame = decoder.next_frame()
                 if frame is None:
@@ -461,22 +480,21 @@ class Connection:
                         "peer sent a message before the handshake completed",
                         zmtp_code=ProtocolErrorCode.UNEXPECTED_COMMAND,
                     )
-                name, data = parse_command(body)
+                name, data = parse_command(mechanism.normalize_command(body))
                 if name == b"ERROR":
                     reason = parse_error(data)
-                    # As libzmq: a bare ZAP status code (3xx-5xx) is an authentication
-                    # failure; any other reason is a protocol error.
+                    # As libzmq: a bare ZAP status code (300/400/500) is an
+                    # authentication failure; any other reason is a protocol error.
+                    if _is_zap_status(reason):
+                        raise AuthenticationFailure(
+                            f"peer rejected the handshake: {reason!r}",
+                            status_code=int(reason),
+                            peer_error=reason,
+                        )
                     raise RemoteProtocolError(
-                        f"peer rejected the handshake: {reason!r}",
-                        peer_error=reason,
-                        is_auth_failure=_is_zap_status(reason),
+                        f"peer rejected the handshake: {reason!r}", peer_error=reason
                     )
                 mechanism.process_handshake_command(name, data)
-                if mechanism.status is MechanismStatus.ERROR:
-                    raise RemoteProtocolError(
-                        f"{mechanism.name.decode(errors='replace')} handshake failed",
-                        zmtp_code=ProtocolErrorCode.UNSPECIFIED,
-                    )
                 self._pump_mechanism()
             self._complete()
         if self.state is ConnectionState.READY:
@@ -490,28 +508,70 @@ class Connection:
                 self._step_slow(events)
 
     def _step_slow(self, events: deque[Any]) -> None:
+        """Non-transparent mechanisms: the decoder splits frames in one tight loop
+        (:meth:`FrameDecoder.read_messages`; a CURVE MESSAGE is one data frame), the
+        mechanism decodes each, and messages are assembled here."""
         decoder = self._decoder
+        wire: list[Any] = []
+        while True:
+            try:
+                cmd = decoder.read_messages(wire.append, None)
+            except RemoteProtocolError:
+                self._decode_wire(wire, events)  # the frames before the bad one first
+                raise
+            if wire:
+                self._decode_wire(wire, events)
+                wire.clear()
+            if cmd is None:
+                return
+            self._decode_wire([(cmd[1],)], events, cmd[0])
+
+    def _decode_wire(self, wire: list[Any], events: deque[Any], flags: int = 0) -> None:
+        """Decode runs of wire frames (tuples of bodies, one per outer message; CURVE's
+        are single MESSAGE frames) through the mechanism and assemble messages."""
         decode = self.mechanism.decode
         factory = self._factory
-        while True:
-            frame = decoder.next_frame()
-            if frame is None:
-                return
-            flags, body = decode(*frame)
-            if flags & COMMAND:
-                self._on_command(body, events)
-                continue
-            frames = decoder.add_frame(flags, body)
-            if frames is not None:
-                events.append(factory(frames) if factory else tuple(frames))
+        append = events.append
+        parts = self._rx_parts
+        max_more = self._decoder.max_parts - 1  # (-1: no limit)
+        try:
+            for outer in wire:
+                last = len(outer) - 1
+                i = 0
+                for raw in outer:
+                    fl, body = decode(MORE if i < last else flags, raw)
+                    i += 1
+                    if not fl and not parts:
+                        append(factory([body]) if factory else (body,))
+                    elif fl & COMMAND:
+                        self._on_command(body, events)
+                    elif fl & MORE:
+                        if max_more >= 0 and len(parts) >= max_more:
+                            parts.clear()
+                            raise _too_many_parts(max_more + 1)
+                        parts.append(body)
+                    else:
+                        parts.append(body)
+                        append(factory(parts) if factory else tuple(parts))
+                        parts = self._rx_parts = []
+        finally:
+            self._rx_parts = parts
 
     def _pump_mechanism(self) -> None:
         mechanism = self.mechanism
         while True:
             body = mechanism.next_handshake_command()
             if body is None:
-                return
+                break
             self._out.append(encode_frame(COMMAND, body))
+        if mechanism.status is MechanismStatus.ERROR:
+            # The mechanism ended the handshake on its own (a ZAP refusal or a bad ZAP
+            # reply), having queued whatever it had to say (ERROR "400", or nothing).
+            self._refused = mechanism.error is not None
+            raise mechanism.error or RemoteProtocolError(
+                f"{mechanism.name.decode(errors='replace')} handshake failed",
+                zmtp_code=ProtocolErrorCode.UNSPECIFIED,
+            )
 
     def _complete(self) -> None:
         if self.state is not ConnectionState.HANDSHAKING:
@@ -575,14 +635,7 @@ class Connection:
             raise LocalProtocolError(f"can't send messages in state {self.state.name}")
 
     def _encode_slow(self, frames: Sequence[BytesLike]) -> bytes:
-        if not frames:
-            raise ValueError("a ZMTP message has at least one frame")
-        encode = self.mechanism.encode
-        last = len(frames) - 1
-        return b"".join(
-            encode_frame(*encode(MORE if i < last else 0, bytes(frame)))
-            for i, frame in enumerate(frames)
-        )
+        return self.mechanism.encode_message(frames)
 
     def send_message(self, frames: Sequence[BytesLike]) -> bytes:
         """Return the bytes for one multipart message (after the handshake).
@@ -603,7 +656,7 @@ class Connection:
             self._check_send()
         if self._transparent:
             return encode_messages(messages)
-        return b"".join([self._encode_slow(frames) for frames in messages])
+        return self.mechanism.encode_messages(messages)
 
     def send_command(self, cmd: Command) -> bytes:
         """Return the bytes for a command.
