@@ -520,3 +520,40 @@ async def test_ctrl_c_exits_130_without_traceback(args):
     no_traceback(err)
     assert status == 130, err
     assert err == [] or all(BOUND.match(line) for line in err), err
+
+
+# --- keygen ------------------------------------------------------------------------------
+
+
+async def test_keygen_prints_a_keypair():
+    with trio.fail_after(10):
+        done = await run("keygen")
+    assert done.returncode == 0, done.stderr
+    public_line, secret_line = done.stdout.decode().splitlines()
+    public = public_line.removeprefix("public-key = ").encode()
+    secret = secret_line.removeprefix("secret-key = ").encode()
+    assert len(public) == len(secret) == 40
+    assert trinq.curve_public(secret) == public
+
+
+async def test_keygen_writes_pyzmq_certificates(tmp_path):
+    zmq_auth = pytest.importorskip("zmq.auth")
+    with trio.fail_after(10):
+        done = await run("keygen", "--directory", str(tmp_path / "certs"), "server")
+    assert done.returncode == 0, done.stderr
+    public_file, secret_file = done.stdout.decode().splitlines()
+    assert Path(secret_file).stat().st_mode & 0o777 == 0o600
+    public, secret = zmq_auth.load_certificate(secret_file)
+    assert zmq_auth.load_certificate(public_file) == (public, None)
+    assert trinq.curve_public(secret) == public
+    # existing keys are kept unless --force
+    with trio.fail_after(10):
+        again = await run("keygen", "--directory", str(tmp_path / "certs"), "server")
+    assert again.returncode == 1
+    assert again.stderr.decode().startswith("trinq: error: ")
+    no_traceback(again.stderr.decode())
+    assert zmq_auth.load_certificate(secret_file) == (public, secret)
+    with trio.fail_after(10):
+        forced = await run("keygen", "--force", "--directory", str(tmp_path / "certs"), "server")
+    assert forced.returncode == 0, forced.stderr
+    assert zmq_auth.load_certificate(secret_file)[0] != public

@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import trio
@@ -1229,6 +1230,28 @@ def version_lines() -> list[str]:
     return lines
 
 
+def _cmd_keygen(args: argparse.Namespace) -> int:
+    """A CURVE keypair: printed, or written as pyzmq-compatible certificate files."""
+    from ._certs import create_certificates
+
+    if args.directory is None:
+        public, secret = trinq.curve_keypair()
+        print(f"public-key = {public.decode()}")
+        print(f"secret-key = {secret.decode()}", flush=True)
+        return EXIT_OK
+    directory = Path(args.directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    secret_file = directory / f"{args.name}.key_secret"
+    if (secret_file.exists() or (directory / f"{args.name}.key").exists()) and not args.force:
+        raise CommandError(
+            f"{directory / args.name}.key or .key_secret exists; --force replaces the keys"
+        )
+    public_file, secret_path = create_certificates(directory, args.name)
+    print(public_file)
+    print(secret_path, flush=True)
+    return EXIT_OK
+
+
 def _cmd_version(args: argparse.Namespace) -> int:
     print("\n".join(version_lines()), flush=True)
     return EXIT_OK
@@ -1416,6 +1439,16 @@ def _build_parser() -> _Parser:
     p.add_argument("--no-pyzmq", action="store_true", help="do not run pyzmq beside trinq")
     fmt(p, ("text", "json"))
     timeout(p)
+
+    p = command(
+        "keygen",
+        "make a CURVE keypair: print it, or write NAME.key and NAME.key_secret "
+        "(pyzmq's certificate format; the secret file is readable by you only)",
+        _cmd_keygen,
+    )
+    p.add_argument("name", nargs="?", default="trinq", metavar="NAME", help="file name")
+    p.add_argument("--directory", metavar="DIR", help="write certificate files here")
+    p.add_argument("--force", action="store_true", help="replace existing files")
 
     command("version", "print the versions of trinq, ZMTP, trio, Python and libzmq", _cmd_version)
     return parser
