@@ -42,7 +42,6 @@ NOT_RUN = {
     "transports-udp.md",
     "reliability.md",
     "testing.md",
-    "security.md",
 }
 #: Seconds one code block may take.
 BLOCK_TIMEOUT = 10

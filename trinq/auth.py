@@ -27,13 +27,30 @@ other handshakes. The rules, as pyzmq's:
   key passes with ``allow_any``; the user id is the key in Z85 (:meth:`curve_user_id`).
 
 Changes (``allow``, ``configure_*``) take effect for the next request.
+
+Certificate files in pyzmq's format (``zmq.auth.create_certificates``): a public
+``NAME.key`` and a ``NAME.key_secret`` readable by its owner only, made here with
+:func:`create_certificates` or ``trinq keygen --directory DIR NAME``, and read with
+:func:`load_certificate` / :func:`load_certificates`.
 """
 
 from ._auth import CURVE_ALLOW_ANY as CURVE_ALLOW_ANY
 from ._auth import ZAP_ENDPOINT as ZAP_ENDPOINT
 from ._auth import Authenticator as Authenticator
+from ._certs import create_certificates as create_certificates
+from ._certs import load_certificate as load_certificate
+from ._certs import load_certificates as load_certificates
 
-__all__ = ["CURVE_ALLOW_ANY", "ZAP_ENDPOINT", "Authenticator"]
+__all__ = [
+    "CURVE_ALLOW_ANY",
+    "ZAP_ENDPOINT",
+    "Authenticator",
+    "create_certificates",
+    "load_certificate",
+    "load_certificates",
+]
 
-# Reprs, pickles and docs say trinq.auth.Authenticator (as trinq/__init__.py does).
-Authenticator.__module__ = __name__
+# Reprs, pickles and docs say trinq.auth.X (as trinq/__init__.py does for trinq.X).
+for _obj in (Authenticator, create_certificates, load_certificate, load_certificates):
+    _obj.__module__ = __name__
+del _obj
