@@ -39,7 +39,6 @@ NOT_RUN = {
     "design.md",
     "options.md",
     "transports.md",
-    "transports-udp.md",
     "reliability.md",
     "testing.md",
 }

@@ -38,9 +38,7 @@ SECURITY = [
 
 
 @pytest.mark.parametrize(("name", "value", "mechanism"), SECURITY)
-async def test_security_option_selects_its_mechanism_every_way(
-    ctx, name, value, mechanism
-) -> None:
+async def test_security_option_selects_its_mechanism_every_way(ctx, name, value, mechanism) -> None:
     """As in libzmq, a PLAIN or CURVE option selects that mechanism, whether given to
     ctx.socket(), setsockopt or as an attribute."""
     assert ctx.socket(trinq.REP, **{name: value}).mechanism == mechanism

@@ -67,6 +67,8 @@ __all__ = [
     "LINGER",
     "MAXMSGSIZE",
     "MECHANISM",
+    "MULTICAST_HOPS",
+    "MULTICAST_LOOP",
     "NOBLOCK",
     "NOTIFY_CONNECT",
     "NOTIFY_DISCONNECT",
@@ -119,6 +121,12 @@ __all__ = [
     "TOS",
     "TYPE",
     "UNSUBSCRIBE",
+    "WSS_CERT_PEM",
+    "WSS_HOSTNAME",
+    "WSS_KEY_PEM",
+    "WSS_SSL_CONTEXT",
+    "WSS_TRUST_PEM",
+    "WSS_TRUST_SYSTEM",
     "XPUB",
     "XPUB_MANUAL",
     "XPUB_NODROP",
@@ -236,6 +244,7 @@ RECONNECT_IVL_MAX = 21
 MAXMSGSIZE = 22
 SNDHWM = 23
 RCVHWM = 24
+MULTICAST_HOPS = 25
 RCVTIMEO = 27
 SNDTIMEO = 28
 LAST_ENDPOINT = 32
@@ -282,6 +291,15 @@ TCP_MAXRT = 80
 ROUTER_NOTIFY = 97
 ONLY_FIRST_SUBSCRIBE = 108
 XSUB_VERBOSE_UNSUBSCRIBE = 115
+MULTICAST_LOOP = 96
+WSS_KEY_PEM = 103
+WSS_CERT_PEM = 104
+WSS_TRUST_PEM = 105
+WSS_HOSTNAME = 106
+WSS_TRUST_SYSTEM = 107
+
+# trinq's own options (no libzmq number): from 10000 on
+WSS_SSL_CONTEXT = 10001
 
 # ---------------------------------------------------------------------------
 # errno values

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import difflib
 import operator
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -166,6 +167,19 @@ class NoCheck:
         return "—"
 
 
+@attrs.frozen
+class SSLContextOrNone:
+    """Accept an ``ssl.SSLContext`` or None (the ``wss_ssl_context`` option)."""
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if value is not None and not isinstance(value, ssl.SSLContext):
+            raise _invalid(name, value, "expected an ssl.SSLContext or None")
+        return value
+
+    def __str__(self) -> str:
+        return "an ssl.SSLContext or None"
+
+
 Validator = Callable[[str, Any], Any]
 
 
@@ -197,7 +211,10 @@ def _coerce_bytes(name: str, value: Any) -> bytes:
     if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
     if isinstance(value, str):
-        return value.encode("utf-8")
+        try:
+            return value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _invalid(name, value, "a str must be encodable as UTF-8") from None
     raise _invalid(name, value, "expected bytes or str")
 
 
@@ -205,7 +222,10 @@ def _coerce_str(name: str, value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).decode("utf-8")
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise _invalid(name, value, "bytes must be UTF-8") from None
     raise _invalid(name, value, "expected str")
 
 
@@ -214,6 +234,7 @@ _COERCE: dict[type, Callable[[str, Any], Any]] = {
     bool: _coerce_bool,
     bytes: _coerce_bytes,
     str: _coerce_str,
+    object: lambda name, value: value,  # the validator checks (wss_ssl_context)
 }
 
 
@@ -224,7 +245,8 @@ class OptionSpec:
     Attributes:
       name: lowercase libzmq name without ``ZMQ_`` (``"sndhwm"``).
       id: libzmq's option number (``ZMQ_SNDHWM == 23``).
-      kind: ``int``, ``bool``, ``bytes`` or ``str``.
+      kind: ``int``, ``bool``, ``bytes`` or ``str`` (``object`` for ``wss_ssl_context``,
+        whose validator checks it).
       default: value of a fresh socket (libzmq's, unless ``doc`` says otherwise).
       unit: ``"messages"``, ``"ms"``, ``"s"``, ``"bytes"``, … or ``""``.
       doc: one-paragraph meaning, including any difference from libzmq.
@@ -301,8 +323,9 @@ _SPECS: tuple[OptionSpec, ...] = (
         int,
         -1,
         "bytes",
-        "Largest accepted inbound frame; a peer that exceeds it is disconnected. -1 = no "
-        "limit. libzmq accepts any negative value as 'no limit'; trinq accepts only -1.",
+        "Largest accepted inbound frame, and multipart message (its frames together); a "
+        "peer that exceeds it is disconnected. -1 = no limit. libzmq checks frames only, "
+        "and accepts any negative value as 'no limit'; trinq accepts only -1.",
         _MINUS1,
     ),
     OptionSpec(
@@ -668,6 +691,29 @@ _SPECS: tuple[OptionSpec, ...] = (
         _NONNEG,
     ),
     OptionSpec(
+        "multicast_hops",
+        C.MULTICAST_HOPS,
+        int,
+        1,
+        "hops",
+        "udp multicast from a RADIO: the datagrams' TTL (IP_MULTICAST_TTL, "
+        "IPV6_MULTICAST_HOPS). 1 = this subnet only. libzmq accepts any value > 0 (the "
+        "kernel refuses those above 255); trinq accepts 1..255.",
+        IntRange(1, 255),
+    ),
+    OptionSpec(
+        "multicast_loop",
+        C.MULTICAST_LOOP,
+        bool,
+        True,
+        "",
+        "udp multicast from a RADIO (libzmq draft): deliver the datagrams to DISHes on "
+        "this host too (IP_MULTICAST_LOOP; what is sent out of the loopback interface "
+        "comes back regardless). libzmq treats any non-zero int as true; trinq accepts 0/1"
+        " only.",
+        draft=True,
+    ),
+    OptionSpec(
         "affinity",
         C.AFFINITY,
         int,
@@ -676,6 +722,66 @@ _SPECS: tuple[OptionSpec, ...] = (
         "libzmq I/O-thread affinity bitmask. Accepted and stored for compatibility; trinq"
         " has no I/O threads and ignores it.",
         IntRange(-(2**63), 2**64 - 1),
+    ),
+    # --- WebSocket: wss:// (libzmq draft numbers; trinq always has them) ----------
+    OptionSpec(
+        "wss_key_pem",
+        C.WSS_KEY_PEM,
+        bytes,
+        b"",
+        "",
+        "wss bind: the server's private key, PEM text (str or bytes). Set with "
+        "wss_cert_pem before bind(). libzmq makes the wss_* options write-only; trinq "
+        "reads them back too.",
+        draft=True,
+    ),
+    OptionSpec(
+        "wss_cert_pem",
+        C.WSS_CERT_PEM,
+        bytes,
+        b"",
+        "",
+        "wss bind: the server's certificate chain, PEM text (str or bytes).",
+        draft=True,
+    ),
+    OptionSpec(
+        "wss_trust_pem",
+        C.WSS_TRUST_PEM,
+        bytes,
+        b"",
+        "",
+        "wss connect: the certificate authorities to trust, PEM text (str or bytes).",
+        draft=True,
+    ),
+    OptionSpec(
+        "wss_hostname",
+        C.WSS_HOSTNAME,
+        str,
+        "",
+        "",
+        "wss connect: the name the server's certificate must carry (and the TLS SNI). "
+        "Empty = the endpoint's host; libzmq checks no name when it is empty.",
+        draft=True,
+    ),
+    OptionSpec(
+        "wss_trust_system",
+        C.WSS_TRUST_SYSTEM,
+        bool,
+        False,
+        "",
+        "wss connect: also trust the system's certificate authorities.",
+        draft=True,
+    ),
+    OptionSpec(
+        "wss_ssl_context",
+        C.WSS_SSL_CONTEXT,  # trinq's own (no libzmq number)
+        object,
+        None,
+        "",
+        "trinq addition: an ssl.SSLContext for wss, used as is instead of the wss_*_pem "
+        "options (a server-side context for bind(), a client-side one for connect()). "
+        "None = build one from the wss_* options.",
+        SSLContextOrNone(),
     ),
     # --- security ----------------------------------------------------------------
     OptionSpec(
@@ -910,7 +1016,15 @@ class Options:
     tcp_keepalive_idle: int
     tcp_keepalive_intvl: int
     tcp_maxrt: int
+    multicast_hops: int
+    multicast_loop: bool
     affinity: int
+    wss_key_pem: bytes
+    wss_cert_pem: bytes
+    wss_trust_pem: bytes
+    wss_hostname: str
+    wss_trust_system: bool
+    wss_ssl_context: ssl.SSLContext | None
     plain_server: bool
     plain_username: bytes
     plain_password: bytes

@@ -389,3 +389,27 @@ def test_classic_types_have_no_part_limit() -> None:
     assert "DEALER" not in MAX_PARTS
     conn = zmtp.Connection("DEALER")
     assert conn._decoder.max_parts == 0
+
+
+def test_maxmsgsize_bounds_a_multipart_message_as_a_whole() -> None:
+    """Each frame fits, but the message passes maxmsgsize: a protocol error (EMSGSIZE),
+    raised as soon as the frames so far pass it; messages within it pass."""
+    from trinq.zmtp import MORE, FrameDecoder, RemoteProtocolError, encode_message
+
+    got: list[object] = []
+    dec = FrameDecoder(10)
+    dec.feed(encode_message([b"12345", b"12345"]))  # exactly 10: fine
+    dec.read_messages(got.append, None)
+    assert got == [(b"12345", b"12345")]
+    dec.feed(encode_message([b"123456", b"12345"]))
+    with pytest.raises(RemoteProtocolError) as info:
+        dec.read_messages(got.append, None)
+    assert info.value.emsgsize and "multipart message of 11 octets" in str(info.value)
+    dec = FrameDecoder(10)
+    dec.feed(bytes([MORE, 6]) + b"123456" + bytes([MORE, 6]) + b"123456")  # never ends
+    with pytest.raises(RemoteProtocolError):
+        dec.read_messages(got.append, None)
+    dec = FrameDecoder(10)
+    assert dec.add_frame(MORE, b"123456") is None
+    with pytest.raises(RemoteProtocolError):
+        dec.add_frame(0, b"12345")

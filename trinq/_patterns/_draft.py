@@ -25,11 +25,12 @@ that sends a multipart message is disconnected with a protocol error (the codec'
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import trio
 
-from .._constants import EHOSTUNREACH, EINVAL, ENOTSUP
+from .._constants import EHOSTUNREACH, EINVAL, EMSGSIZE, ENOTSUP
 from .._errors import ZMQError
 from .._routing import SEND_TERMINATED, FairQueue, RoutingTable
 from ..zmtp import Join, Leave
@@ -165,15 +166,26 @@ class Radio(Pattern):
         #: pipes that take every group and filter on their far side (a udp pipe: its
         #: datagrams go to whoever listens; libzmq's radio_t::_udp_pipes)
         self._all_groups: set[Pipe] = set()
+        self._max_datagram: float = math.inf
 
     def attach(self, pipe: Pipe) -> None:
         pipe.state = set()
         if getattr(pipe, "all_groups", False):
             self._all_groups.add(pipe)
+            self._limit_changed()
 
     def detach(self, pipe: Pipe) -> None:
-        self._all_groups.discard(pipe)
+        if pipe in self._all_groups:
+            self._all_groups.discard(pipe)
+            self._limit_changed()
         self._forget(pipe)
+
+    def _limit_changed(self) -> None:
+        #: the most ``1 + group + body`` every pipe can carry (a udp datagram's limit):
+        #: checked before any peer gets the message, so a send is all or nothing
+        self._max_datagram = min(
+            (getattr(p, "max_datagram", math.inf) for p in self._all_groups), default=math.inf
+        )
 
     def pipe_disconnected(self, pipe: Pipe) -> None:
         # The next connection tells us its joins afresh (DISH replays them). (Not at
@@ -222,6 +234,13 @@ class Radio(Pattern):
     def _broadcast(self, group: bytes, body: bytes) -> None:
         pipes = self._members.get(group)
         if self._all_groups:
+            size = 1 + len(group) + len(body)
+            if size > self._max_datagram:
+                raise ZMQError(
+                    EMSGSIZE,
+                    f"a udp datagram is at most {self._max_datagram} bytes (1 + group + "
+                    f"body); this one would be {size}",
+                )
             pipes = self._all_groups | pipes if pipes else self._all_groups
         if not pipes:
             return

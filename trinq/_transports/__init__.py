@@ -115,10 +115,15 @@ def _register_builtin() -> None:
     from ._inproc import InprocTransport
     from ._ipc import IpcTransport
     from ._tcp import TcpTransport
+    from ._udp import UdpTransport
+    from ._ws import WssTransport, WsTransport
 
     register(TcpTransport())
     register(IpcTransport())
     register(InprocTransport())
+    register(UdpTransport())
+    register(WsTransport())
+    register(WssTransport())
 
 
 _register_builtin()

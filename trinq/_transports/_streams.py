@@ -162,7 +162,8 @@ class StreamTransport(abc.ABC):
                     try:
                         with trio.fail_after(timeout):
                             stream = await self.open_stream(address, opts)
-                    except (OSError, trio.TooSlowError) as exc:
+                    except (OSError, UnicodeError, trio.TooSlowError) as exc:
+                        # (UnicodeError: a host name the resolver's idna codec refuses)
                         core.emit(Event.CONNECT_DELAYED, _connect_errno(exc), endpoint, str(exc))
                     else:
                         core.emit(Event.CONNECTED, core.next_connection_id(), endpoint)

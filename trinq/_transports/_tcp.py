@@ -43,6 +43,11 @@ def parse_tcp_address(address: str, *, bind: bool) -> tuple[str, int]:
             raise ZMQError(EINVAL, f"invalid tcp port in {address!r}")
     if host == "*" and not bind:
         raise ZMQError(EINVAL, f"invalid tcp address {address!r}: cannot connect to '*'")
+    if host != "*" and ":" not in host:
+        try:
+            host.encode("idna")  # what the resolver will do (labels of 1..63 octets)
+        except UnicodeError as exc:
+            raise ZMQError(EINVAL, f"invalid tcp host in {address!r}: {exc}") from None
     return host, port
 
 

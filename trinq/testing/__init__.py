@@ -15,11 +15,12 @@ import trio as _trio
 from .._monitor import Event as _Event
 from .._monitor import Monitor as _Monitor
 from .._monitor import MonitorEvent as _MonitorEvent
+from ._fault import FaultProxy as FaultProxy
 
-__all__ = ["TRANSPORTS", "WIRE_TRANSPORTS", "endpoint", "wait_for_event"]
+__all__ = ["TRANSPORTS", "WIRE_TRANSPORTS", "FaultProxy", "endpoint", "wait_for_event"]
 
 #: The transports every pattern test runs over.
-TRANSPORTS = ("tcp", "ipc", "inproc")
+TRANSPORTS = ("tcp", "ipc", "inproc", "ws")
 #: The ones that carry ZMTP on a wire (tests of the wire, the engine, or a libzmq peer).
 WIRE_TRANSPORTS = ("tcp", "ipc")
 
@@ -27,14 +28,17 @@ _counter = 0
 
 
 def endpoint(transport: str, directory: str | _os.PathLike[str]) -> str:
-    """A fresh endpoint to ``bind`` for ``transport`` ("tcp", "ipc" or "inproc").
+    """A fresh endpoint to ``bind`` for ``transport`` ("tcp", "ipc", "inproc", "ws").
 
     tcp gets ``tcp://127.0.0.1:*`` (bind returns the port); ipc gets a new socket
-    path inside ``directory`` (use pytest's ``tmp_path``); inproc a fresh name.
+    path inside ``directory`` (use pytest's ``tmp_path``); inproc a fresh name; ws
+    ``ws://127.0.0.1:0/<fresh path>`` (bind returns the port).
     """
     global _counter
     if transport == "tcp":
         return "tcp://127.0.0.1:*"
+    if transport == "ws":
+        return f"ws://127.0.0.1:0/test-{_uuid.uuid4().hex[:12]}"
     if transport == "ipc":
         _counter += 1
         return f"ipc://{_os.fspath(directory)}/s{_counter}.ipc"

@@ -120,8 +120,9 @@ def encode_messages(messages: Iterable[Sequence[BytesLike]]) -> bytes:
     return b"".join(out)
 
 
-def _too_big(size: int, limit: int) -> RemoteProtocolError:
-    return RemoteProtocolError(f"frame of {size} octets exceeds maxmsgsize {limit}", emsgsize=True)
+def _too_big(size: int, limit: int, *, message: bool = False) -> RemoteProtocolError:
+    what = "multipart message" if message else "frame"
+    return RemoteProtocolError(f"{what} of {size} octets exceeds maxmsgsize {limit}", emsgsize=True)
 
 
 def _too_many_parts(limit: int) -> RemoteProtocolError:
@@ -141,9 +142,11 @@ class FrameDecoder:
     kept inside the decoder between calls.
 
     Args:
-        maxmsgsize: largest accepted frame body in octets; negative means
-            unlimited.  A larger declared size raises
-            :class:`RemoteProtocolError` with ``emsgsize=True``.
+        maxmsgsize: largest accepted frame body in octets, and largest multipart
+            message (the sum of its frames); negative means unlimited.  A larger
+            declared frame size, or a message that grows past it, raises
+            :class:`RemoteProtocolError` with ``emsgsize=True``.  (libzmq checks
+            frames only, so a message that never ends grows there without bound.)
         max_parts: most frames a data message may have (0: any number).  The
             draft socket types carry single-part messages (1; a DISH's are a group
             frame and a body, 2): a longer message raises
@@ -155,6 +158,7 @@ class FrameDecoder:
         "_limit",
         "_need",
         "_parts",
+        "_parts_size",
         "_pending",
         "_pending_len",
         "decoded",
@@ -173,6 +177,8 @@ class FrameDecoder:
         # Octets that must be buffered before parsing can make progress.
         self._need = 1
         self._parts: list[bytes] = []
+        #: octets of the frames in ``_parts`` (counted only with a maxmsgsize)
+        self._parts_size = 0
         #: Data messages :meth:`read_messages` has handed out so far.
         self.decoded: int = 0
         #: The message whose ``append`` raised in :meth:`read_messages` (see there).
@@ -353,11 +359,28 @@ class FrameDecoder:
                     if max_more >= 0 and len(parts) >= max_more:
                         self._buf = buf[pos:]
                         self._parts = []
+                        self._parts_size = 0
                         self.decoded += count
                         raise _too_many_parts(max_more + 1)
                     parts.append(body)
+                    if limit != _NO_LIMIT:
+                        self._parts_size += size
+                        if self._parts_size > limit:  # maxmsgsize bounds the message
+                            self._buf = buf[pos:]
+                            self._parts = []
+                            self.decoded += count
+                            total, self._parts_size = self._parts_size, 0
+                            raise _too_big(total, self.maxmsgsize, message=True)
                     continue
                 if parts:
+                    if limit != _NO_LIMIT:
+                        total = self._parts_size + size
+                        self._parts_size = 0
+                        if total > limit:
+                            self._buf = buf[pos:]
+                            self._parts = []
+                            self.decoded += count
+                            raise _too_big(total, self.maxmsgsize, message=True)
                     parts.append(body)
                     msg = factory(parts) if factory else tuple(parts)
                     parts = []
@@ -389,10 +412,18 @@ class FrameDecoder:
         if flags & MORE:
             if self.max_parts and len(self._parts) >= self.max_parts - 1:
                 self._parts = []
+                self._parts_size = 0
                 raise _too_many_parts(self.max_parts)
-            self._parts.append(body)
-            return None
+        total = self._parts_size + len(body)
+        if total > self._limit:
+            self._parts = []
+            self._parts_size = 0
+            raise _too_big(total, self.maxmsgsize, message=True)
         self._parts.append(body)
+        if flags & MORE:
+            self._parts_size = total
+            return None
         parts = self._parts
         self._parts = []
+        self._parts_size = 0
         return parts
