@@ -6,8 +6,7 @@ from __future__ import annotations
 import socket
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,8 +15,8 @@ import zmq.auth
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nacl import bindings as nacl
+from wire_driver import TIMEOUT, Driver, libzmq_socket, wait_event
 from zmq.auth.thread import ThreadAuthenticator
-from zmq.utils.monitor import recv_monitor_message
 from zmtp_helpers import ConnectionPair
 
 from trinq import _z85, zmtp
@@ -839,76 +838,6 @@ def test_garbage_zap_reply(reply: list[bytes]) -> None:
 # ----------------------------------------------------------------------------------
 # libzmq interop over real TCP (pyzmq = libzmq 4.3.x with libsodium)
 
-TIMEOUT = 5.0
-
-
-class Driver:
-    """A trinq Connection driven by hand over a blocking TCP socket (timeouts bounded)."""
-
-    def __init__(
-        self,
-        conn: zmtp.Connection,
-        sock: socket.socket,
-        zap: Callable[[list[bytes]], list[bytes] | None] | None = None,
-    ) -> None:
-        self.conn, self.sock, self.zap = conn, sock, zap
-        self.events: list[Any] = []
-        sock.settimeout(TIMEOUT)
-        sock.sendall(conn.initiate())
-
-    def _flush(self) -> None:
-        out = self.conn.data_to_send()
-        if out:
-            self.sock.sendall(out)
-
-    def _poll(self) -> None:
-        self.events += self.conn.events()
-        self._flush()
-        request = self.conn.mechanism.zap_request()
-        if request is not None:
-            reply = self.zap(request) if self.zap else None
-            if reply is None:
-                self.conn.mechanism.zap_unavailable()
-            else:
-                self.conn.mechanism.zap_reply(reply)
-            self._flush()  # READY, or ERROR "400", before a failure is raised
-            self.events += self.conn.events()
-
-    def until(self, pred: Callable[[list[Any]], bool]) -> list[Any]:
-        deadline = time.monotonic() + TIMEOUT
-        self._poll()
-        while not pred(self.events):
-            assert time.monotonic() < deadline, "timed out"
-            data = self.sock.recv(65536)
-            self.conn.receive_data(data)
-            self._poll()
-            if not data:
-                break
-        return self.events
-
-    def handshake(self) -> zmtp.HandshakeComplete:
-        self.until(lambda evs: any(type(e) is zmtp.HandshakeComplete for e in evs))
-        event = self.events.pop(0)
-        assert type(event) is zmtp.HandshakeComplete
-        return event
-
-    def recv(self) -> Any:
-        self.until(lambda evs: bool(evs))
-        return self.events.pop(0)
-
-    def send(self, frames: list[bytes]) -> None:
-        self.sock.sendall(self.conn.send_message(frames))
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    lsock = socket.socket()
-    lsock.bind(("127.0.0.1", 0))
-    lsock.listen(4)
-    lsock.settimeout(TIMEOUT)
-    yield lsock
-    lsock.close()
-
 
 def _accept(lsock: socket.socket) -> socket.socket:
     conn, _ = lsock.accept()
@@ -919,23 +848,6 @@ def _z(key: bytes) -> bytes:
     return _z85.decode(key)
 
 
-def _wait_event(mon: zmq.Socket[Any], wanted: int) -> dict[str, Any]:
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        if mon.poll(int(TIMEOUT * 1000)):
-            event = recv_monitor_message(mon)
-            if event["event"] == wanted:
-                return event
-    raise AssertionError(f"no monitor event {wanted}")
-
-
-def _libzmq_socket(zctx: zmq.Context[Any], kind: int) -> zmq.Socket[Any]:
-    sock = zctx.socket(kind)
-    sock.linger = 0
-    sock.rcvtimeo = sock.sndtimeo = int(TIMEOUT * 1000)
-    return sock
-
-
 def test_libzmq_has_curve() -> None:
     assert zmq.has("curve")
 
@@ -943,7 +855,7 @@ def test_libzmq_has_curve() -> None:
 def test_trinq_client_libzmq_server(zctx: zmq.Context[Any]) -> None:
     server_public, server_secret = zmq.curve_keypair()
     client_public, client_secret = zmq.curve_keypair()
-    rep = _libzmq_socket(zctx, zmq.REP)
+    rep = libzmq_socket(zctx, zmq.REP)
     rep.curve_server = True
     rep.curve_secretkey = server_secret
     port = rep.bind_to_random_port("tcp://127.0.0.1")
@@ -973,7 +885,7 @@ def test_trinq_client_refused_by_libzmq_zap(zctx: zmq.Context[Any], tmp_path: An
         create_certificates(allowed, "someone")
         auth.configure_curve(domain="*", location=str(allowed))
         server_public, server_secret = zmq.curve_keypair()
-        rep = _libzmq_socket(zctx, zmq.REP)
+        rep = libzmq_socket(zctx, zmq.REP)
         rep.curve_server = True
         rep.curve_secretkey = server_secret
         port = rep.bind_to_random_port("tcp://127.0.0.1")
@@ -1003,7 +915,7 @@ def test_trinq_client_wrong_server_key_libzmq_closes(zctx: zmq.Context[Any]) -> 
     _, server_secret = zmq.curve_keypair()
     wrong_public, _ = zmq.curve_keypair()
     client_public, client_secret = zmq.curve_keypair()
-    rep = _libzmq_socket(zctx, zmq.REP)
+    rep = libzmq_socket(zctx, zmq.REP)
     rep.curve_server = True
     rep.curve_secretkey = server_secret
     mon = rep.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
@@ -1012,7 +924,7 @@ def test_trinq_client_wrong_server_key_libzmq_closes(zctx: zmq.Context[Any]) -> 
     with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
         drv = Driver(zmtp.Connection("REQ", mechanism=mech), sock)
         drv.until(lambda evs: any(type(e) is zmtp.ConnectionClosed for e in evs))
-    event = _wait_event(mon, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
+    event = wait_event(mon, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
     assert event["value"] == zmq.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC
     mon.close()
 
@@ -1024,7 +936,7 @@ def _serve(lsock: socket.socket, conn: zmtp.Connection, zap: Any = None) -> Driv
 def test_libzmq_client_trinq_server(zctx: zmq.Context[Any], listener: socket.socket) -> None:
     server_public, server_secret = zmq.curve_keypair()
     client_public, client_secret = zmq.curve_keypair()
-    req = _libzmq_socket(zctx, zmq.REQ)
+    req = libzmq_socket(zctx, zmq.REQ)
     req.curve_serverkey = server_public
     req.curve_publickey, req.curve_secretkey = client_public, client_secret
     req.setsockopt(zmq.METADATA, b"X-Client:yes")  # type: ignore[attr-defined]
@@ -1060,7 +972,7 @@ def test_libzmq_dealer_commands_to_trinq_server(
     """A libzmq SUB subscribes through the box (SUBSCRIBE with the COMMAND bit)."""
     server_public, server_secret = zmq.curve_keypair()
     client_public, client_secret = zmq.curve_keypair()
-    sub = _libzmq_socket(zctx, zmq.SUB)
+    sub = libzmq_socket(zctx, zmq.SUB)
     sub.curve_serverkey = server_public
     sub.curve_publickey, sub.curve_secretkey = client_public, client_secret
     sub.subscribe(b"news")
@@ -1081,7 +993,7 @@ def test_libzmq_client_gets_error_400_from_trinq_server(
 ) -> None:
     server_public, server_secret = zmq.curve_keypair()
     client_public, client_secret = zmq.curve_keypair()
-    dealer = _libzmq_socket(zctx, zmq.DEALER)
+    dealer = libzmq_socket(zctx, zmq.DEALER)
     dealer.curve_serverkey = server_public
     dealer.curve_publickey, dealer.curve_secretkey = client_public, client_secret
     mon = dealer.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_AUTH)
@@ -1096,7 +1008,7 @@ def test_libzmq_client_gets_error_400_from_trinq_server(
         with pytest.raises(zmtp.AuthenticationFailure) as info:
             drv.handshake()
         assert info.value.status_code == 400
-        event = _wait_event(mon, zmq.EVENT_HANDSHAKE_FAILED_AUTH)
+        event = wait_event(mon, zmq.EVENT_HANDSHAKE_FAILED_AUTH)
         assert event["value"] == 400  # libzmq parsed our ERROR "400" as a ZAP status
     finally:
         drv.sock.close()
@@ -1109,7 +1021,7 @@ def test_libzmq_client_with_wrong_server_key_fails_at_trinq(
     _, server_secret = zmq.curve_keypair()
     wrong_public, _ = zmq.curve_keypair()
     client_public, client_secret = zmq.curve_keypair()
-    dealer = _libzmq_socket(zctx, zmq.DEALER)
+    dealer = libzmq_socket(zctx, zmq.DEALER)
     dealer.curve_serverkey = wrong_public
     dealer.curve_publickey, dealer.curve_secretkey = client_public, client_secret
     dealer.connect(f"tcp://127.0.0.1:{listener.getsockname()[1]}")
@@ -1130,7 +1042,7 @@ def test_libzmq_and_trinq_stream_many_messages_both_ways(
 ) -> None:
     server_public, server_secret = zmq.curve_keypair()
     client_public, client_secret = zmq.curve_keypair()
-    dealer = _libzmq_socket(zctx, zmq.DEALER)
+    dealer = libzmq_socket(zctx, zmq.DEALER)
     dealer.curve_serverkey = server_public
     dealer.curve_publickey, dealer.curve_secretkey = client_public, client_secret
     dealer.connect(f"tcp://127.0.0.1:{listener.getsockname()[1]}")

@@ -5,7 +5,6 @@ interop with libzmq (pyzmq) over real TCP."""
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,8 +12,8 @@ import pytest
 import zmq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from wire_driver import TIMEOUT, Driver, libzmq_socket, wait_event
 from zmq.auth.thread import ThreadAuthenticator
-from zmq.utils.monitor import recv_monitor_message
 from zmtp_helpers import ConnectionPair
 
 from trinq import zmtp
@@ -376,97 +375,13 @@ def test_garbage_into_every_state(state: str, garbage: bytes) -> None:
 # ----------------------------------------------------------------------------------
 # libzmq interop over real TCP
 
-TIMEOUT = 5.0
-
-
-class Driver:
-    """A trinq Connection driven by hand over a blocking TCP socket."""
-
-    def __init__(
-        self,
-        conn: zmtp.Connection,
-        sock: socket.socket,
-        zap: Callable[[list[bytes]], list[bytes] | None] | None = None,
-    ) -> None:
-        self.conn, self.sock, self.zap = conn, sock, zap
-        self.events: list[Any] = []
-        sock.settimeout(TIMEOUT)
-        sock.sendall(conn.initiate())
-
-    def _flush(self) -> None:
-        out = self.conn.data_to_send()
-        if out:
-            self.sock.sendall(out)
-
-    def _poll(self) -> None:
-        self.events += self.conn.events()
-        self._flush()
-        request = self.conn.mechanism.zap_request()
-        if request is not None:
-            reply = self.zap(request) if self.zap else None
-            if reply is None:
-                self.conn.mechanism.zap_unavailable()
-            else:
-                self.conn.mechanism.zap_reply(reply)
-            self._flush()
-            self.events += self.conn.events()
-
-    def until(self, pred: Callable[[list[Any]], bool]) -> list[Any]:
-        deadline = time.monotonic() + TIMEOUT
-        self._poll()
-        while not pred(self.events):
-            assert time.monotonic() < deadline, "timed out"
-            data = self.sock.recv(65536)
-            self.conn.receive_data(data)
-            self._poll()
-            if not data:
-                break
-        return self.events
-
-    def handshake(self) -> zmtp.HandshakeComplete:
-        self.until(lambda evs: any(type(e) is zmtp.HandshakeComplete for e in evs))
-        event = self.events.pop(0)
-        assert type(event) is zmtp.HandshakeComplete, event
-        return event
-
-    def recv(self) -> Any:
-        self.until(lambda evs: bool(evs))
-        return self.events.pop(0)
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    lsock = socket.socket()
-    lsock.bind(("127.0.0.1", 0))
-    lsock.listen(4)
-    lsock.settimeout(TIMEOUT)
-    yield lsock
-    lsock.close()
-
-
-def _libzmq_socket(zctx: zmq.Context[Any], kind: int) -> zmq.Socket[Any]:
-    sock = zctx.socket(kind)
-    sock.linger = 0
-    sock.rcvtimeo = sock.sndtimeo = int(TIMEOUT * 1000)
-    return sock
-
-
-def _wait_event(mon: zmq.Socket[Any], wanted: int) -> dict[str, Any]:
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        if mon.poll(int(TIMEOUT * 1000)):
-            event = recv_monitor_message(mon)
-            if event["event"] == wanted:
-                return event
-    raise AssertionError(f"no monitor event {wanted}")
-
 
 @pytest.fixture
 def libzmq_plain_server(zctx: zmq.Context[Any]) -> Iterator[tuple[zmq.Socket[Any], int]]:
     auth = ThreadAuthenticator(zctx)
     auth.start()
     auth.configure_plain(domain="global", passwords={"admin": "secret"})
-    rep = _libzmq_socket(zctx, zmq.REP)
+    rep = libzmq_socket(zctx, zmq.REP)
     rep.plain_server = True
     rep.zap_domain = b"global"
     port = rep.bind_to_random_port("tcp://127.0.0.1")
@@ -503,7 +418,7 @@ def test_trinq_client_wrong_password(libzmq_plain_server: tuple[zmq.Socket[Any],
 
 
 def test_libzmq_plain_server_without_zap_handler_closes(zctx: zmq.Context[Any]) -> None:
-    rep = _libzmq_socket(zctx, zmq.REP)
+    rep = libzmq_socket(zctx, zmq.REP)
     rep.plain_server = True
     port = rep.bind_to_random_port("tcp://127.0.0.1")
     mech = zmtp.PlainClientMechanism(b"admin", b"secret")
@@ -525,7 +440,7 @@ def _zap_handler(passwords: dict[bytes, bytes]) -> Callable[[list[bytes]], list[
 
 
 def test_libzmq_client_trinq_server(zctx: zmq.Context[Any], listener: socket.socket) -> None:
-    req = _libzmq_socket(zctx, zmq.REQ)
+    req = libzmq_socket(zctx, zmq.REQ)
     req.plain_username, req.plain_password = b"admin", b"secret"
     req.routing_id = b"client-7"
     req.connect(f"tcp://127.0.0.1:{listener.getsockname()[1]}")
@@ -548,7 +463,7 @@ def test_libzmq_client_trinq_server(zctx: zmq.Context[Any], listener: socket.soc
 def test_libzmq_client_wrong_password_gets_error_400(
     zctx: zmq.Context[Any], listener: socket.socket
 ) -> None:
-    dealer = _libzmq_socket(zctx, zmq.DEALER)
+    dealer = libzmq_socket(zctx, zmq.DEALER)
     dealer.plain_username, dealer.plain_password = b"admin", b"guess"
     mon = dealer.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_AUTH)
     dealer.connect(f"tcp://127.0.0.1:{listener.getsockname()[1]}")
@@ -562,7 +477,7 @@ def test_libzmq_client_wrong_password_gets_error_400(
         with pytest.raises(zmtp.AuthenticationFailure) as info:
             drv.handshake()
         assert info.value.status_code == 400
-        assert _wait_event(mon, zmq.EVENT_HANDSHAKE_FAILED_AUTH)["value"] == 400
+        assert wait_event(mon, zmq.EVENT_HANDSHAKE_FAILED_AUTH)["value"] == 400
     finally:
         conn.close()
         mon.close()
