@@ -106,7 +106,7 @@ from ._frames import (
 )
 from ._greeting import GREETING_SIZE, Greeting, detect_greeting
 from ._mechanism import Mechanism, MechanismStatus, NullMechanism
-from ._sockettypes import MAX_PARTS, SOCKET_TYPES, is_compatible
+from ._sockettypes import MAX_PARTS, SOCKET_TYPES, peer_of
 from ._zap import AuthenticationFailure
 
 __all__ = ["NEED_DATA", "Command", "Connection", "ConnectionState"]
@@ -577,24 +577,7 @@ class Connection:
         if self.state is not ConnectionState.HANDSHAKING:
             return
         props = self.mechanism.peer_properties
-        socket_type: bytes | None = None
-        identity = b""
-        for key, value in props.items():
-            lowered = key.lower()
-            if lowered == "socket-type":
-                socket_type = value
-            elif lowered == "identity":
-                identity = value
-        peer_type = "" if socket_type is None else socket_type.decode("ascii", "replace")
-        if (
-            self.check_socket_type
-            and socket_type is not None
-            and not is_compatible(self.socket_type, peer_type)
-        ):
-            raise RemoteProtocolError(
-                f"incompatible socket types: we are {self.socket_type}, peer is {peer_type!r}",
-                zmtp_code=ProtocolErrorCode.UNSPECIFIED,
-            )
+        peer_type, identity = peer_of(self.socket_type, props, check=self.check_socket_type)
         self.peer_socket_type = peer_type
         self.peer_identity = identity
         self.peer_properties = dict(props)

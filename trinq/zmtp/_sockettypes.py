@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-__all__ = ["IDENTITY_SENDERS", "MAX_PARTS", "SOCKET_TYPES", "is_compatible"]
+from ._errors import ProtocolErrorCode, RemoteProtocolError
+
+__all__ = ["IDENTITY_SENDERS", "MAX_PARTS", "SOCKET_TYPES", "is_compatible", "peer_of"]
 
 SOCKET_TYPES: Mapping[str, int] = MappingProxyType(
     {
@@ -96,3 +98,28 @@ def is_compatible(ours: str, peer: str) -> bool:
     nothing.
     """
     return peer in _COMPATIBLE.get(ours, frozenset())
+
+
+def peer_of(ours: str, properties: Mapping[str, bytes], *, check: bool = True) -> tuple[str, bytes]:
+    """The peer's socket type and ``Identity`` from its READY/INITIATE metadata
+    (names compared case-insensitively; missing: ``""`` and ``b""``).
+
+    Raises:
+        RemoteProtocolError: with ``check``, a ``Socket-Type`` that *ours* does not
+            accept (a missing one is accepted, as libzmq does).
+    """
+    socket_type: bytes | None = None
+    identity = b""
+    for key, value in properties.items():
+        lowered = key.lower()
+        if lowered == "socket-type":
+            socket_type = value
+        elif lowered == "identity":
+            identity = value
+    peer_type = "" if socket_type is None else socket_type.decode("ascii", "replace")
+    if check and socket_type is not None and not is_compatible(ours, peer_type):
+        raise RemoteProtocolError(
+            f"incompatible socket types: we are {ours}, peer is {peer_type!r}",
+            zmtp_code=ProtocolErrorCode.UNSPECIFIED,
+        )
+    return peer_type, identity

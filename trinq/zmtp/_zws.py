@@ -70,7 +70,7 @@ from ._events import (
 )
 from ._frames import BytesLike
 from ._mechanism import Mechanism, MechanismStatus, NullMechanism
-from ._sockettypes import MAX_PARTS, SOCKET_TYPES, is_compatible
+from ._sockettypes import MAX_PARTS, SOCKET_TYPES, peer_of
 
 __all__ = [
     "BARE",
@@ -565,24 +565,7 @@ class ZwsConnection:
         ):
             return False
         props = mechanism.peer_properties
-        socket_type: bytes | None = None
-        identity = b""
-        for key, value in props.items():
-            lowered = key.lower()
-            if lowered == "socket-type":
-                socket_type = value
-            elif lowered == "identity":
-                identity = value
-        peer_type = "" if socket_type is None else socket_type.decode("ascii", "replace")
-        if (
-            self.check_socket_type
-            and socket_type is not None
-            and not is_compatible(self.socket_type, peer_type)
-        ):
-            raise RemoteProtocolError(
-                f"incompatible socket types: we are {self.socket_type}, peer is {peer_type!r}",
-                zmtp_code=ProtocolErrorCode.UNSPECIFIED,
-            )
+        peer_type, identity = peer_of(self.socket_type, props, check=self.check_socket_type)
         self._complete(peer_type, identity, dict(props))
         return True
 
