@@ -35,12 +35,36 @@ has the draft types (pyzmq's wheels lack them), so compare with trinq's own numb
 
 (``--pattern draft`` is both: SCATTER/GATHER for thr, CLIENT/SERVER for lat.)
 
+``--transport ws`` runs over ``ws://`` (an explicit ``--endpoint ws://HOST:PORT/PATH``
+works too; the flag turns the harness's ``tcp://HOST:PORT`` into ``ws://HOST:PORT/bench``)::
+
+  python ../shared/bench/run_matrix.py --add-impl trinq=bench/trinq_peer.py \\
+      --add-impl 'trinq-ws=bench/trinq_peer.py --transport ws' \\
+      --impls 'trinq,trinq-ws' --workloads thr,lat --sizes 16,4096 --lat-sizes 16
+
+``--curve`` secures every connection with CURVE: the binder is the CURVE server, the
+connector the client, with no ZAP handler (Stonehouse: any client key is let in). Both
+processes derive the same fixed key pairs from constant seeds (or take the Z85 secret
+keys from ``TRINQ_BENCH_CURVE_SERVER_SECRET`` / ``TRINQ_BENCH_CURVE_CLIENT_SECRET``), as
+does ``bench/pyzmq_curve_peer.py``, pyzmq's counterpart. ``--plain`` uses PLAIN instead
+(user ``bench``, password ``bench``); a PLAIN server needs a ZAP handler, so the binder
+runs a ``trinq.auth.Authenticator`` with that password table::
+
+  TRINQ_BENCHLIB_DIR=../shared/bench/peers python ../shared/bench/run_matrix.py \\
+      --add-impl 'pyzmq-curve=bench/pyzmq_curve_peer.py' \\
+      --add-impl 'trinq-curve=bench/trinq_peer.py --curve' \\
+      --add-impl trinq=bench/trinq_peer.py --add-impl 'trinq-plain=bench/trinq_peer.py --plain' \\
+      --impls 'pyzmq*,trinq*' --workloads thr,lat --sizes 16,4096 --lat-sizes 16 \\
+      --baseline pyzmq-curve --rounds 5
+
 ``--role both`` runs sender and receiver as two tasks of one trio run (over the
 given endpoint; trinq has no inproc transport yet, so give it a tcp one).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import sys
 
@@ -61,6 +85,38 @@ import trio  # noqa: E402
 import trinq  # noqa: E402
 
 IMPL = "trinq"
+
+#: --curve: the seeds of the fixed key pairs (bench/pyzmq_curve_peer.py uses the same)
+CURVE_SEEDS = {"server": b"trinq-bench-curve-server", "client": b"trinq-bench-curve-client"}
+#: --plain: the credentials (the binder's Authenticator accepts them)
+PLAIN_USER, PLAIN_PASSWORD = "bench", "bench"
+
+
+def curve_keys(role: str) -> tuple[bytes, bytes]:
+    """The fixed (public, secret) Z85 key pair of "server" or "client"."""
+    secret = os.environ.get(f"TRINQ_BENCH_CURVE_{role.upper()}_SECRET", "").encode()
+    if not secret:
+        secret = trinq.z85.encode(hashlib.sha256(CURVE_SEEDS[role]).digest())
+    return trinq.curve_public(secret), secret
+
+
+def security_options(args, server: bool) -> dict:
+    """Socket options for the --curve / --plain server (binder) or client (connector)."""
+    if args.curve:
+        server_public, server_secret = curve_keys("server")
+        if server:
+            return {"curve_server": True, "curve_secretkey": server_secret}
+        public, secret = curve_keys("client")
+        return {
+            "curve_serverkey": server_public,
+            "curve_publickey": public,
+            "curve_secretkey": secret,
+        }
+    if args.plain:
+        if server:
+            return {"plain_server": True}
+        return {"plain_username": PLAIN_USER, "plain_password": PLAIN_PASSWORD}
+    return {}
 
 
 async def thr_receive_loop(s: trinq.Socket, args) -> dict:
@@ -100,24 +156,28 @@ async def amain(args) -> None:
         else (trinq.PUSH, trinq.PULL)
     )
     client_server = draft in ("client-server", "draft")
-    async with trinq.Context() as ctx:
+    srv, cli = security_options(args, server=True), security_options(args, server=False)
+    async with trinq.Context() as ctx, contextlib.AsyncExitStack() as stack:
+        if args.plain and role in ("recv", "both", "rep", "pub"):
+            auth = await stack.enter_async_context(trinq.auth.Authenticator(ctx))
+            auth.configure_plain(passwords={PLAIN_USER: PLAIN_PASSWORD})
         if w == "thr" and role == "recv":
-            s = ctx.socket(pull)
+            s = ctx.socket(pull, **srv)
             await s.bind(args.endpoint)
             B.signal_ready(args)
             f = await thr_receive_loop(s, args)
             s.close(linger=0)
             B.emit(IMPL, args, **f)
         elif w == "thr" and role == "send":
-            s = ctx.socket(push)
+            s = ctx.socket(push, **cli)
             s.connect(args.endpoint)
             f = await thr_send_loop(s, args)
             await s.aclose()  # default linger: waits until everything is written
             B.emit(IMPL, args, **f)
         elif w == "thr" and role == "both":
-            r = ctx.socket(pull)
+            r = ctx.socket(pull, **srv)
             ep = await r.bind(args.endpoint)
-            s = ctx.socket(push)
+            s = ctx.socket(push, **cli)
             s.connect(ep)
             async with trio.open_nursery() as n:
                 n.start_soon(thr_send_loop, s, args)
@@ -127,7 +187,7 @@ async def amain(args) -> None:
             r.close(linger=0)
             B.emit(IMPL, args, **f)
         elif w == "lat" and role == "rep":
-            s = ctx.socket(trinq.SERVER if client_server else trinq.REP)
+            s = ctx.socket(trinq.SERVER if client_server else trinq.REP, **srv)
             await s.bind(args.endpoint)
             B.signal_ready(args)
             send, recv = s.send, s.recv
@@ -138,7 +198,7 @@ async def amain(args) -> None:
             await s.aclose()
             B.emit(IMPL, args, status="ok")
         elif w == "lat" and role == "req":
-            s = ctx.socket(trinq.CLIENT if client_server else trinq.REQ)
+            s = ctx.socket(trinq.CLIENT if client_server else trinq.REQ, **cli)
             s.connect(args.endpoint)
             msg = B.payload(args.size)
             send, recv = s.send, s.recv
@@ -160,7 +220,7 @@ async def amain(args) -> None:
             s.close(linger=0)
             B.emit(IMPL, args, **f)
         elif w == "pubsub" and role == "pub":
-            s = ctx.socket(trinq.PUB, sndhwm=0)  # lossless for the benchmark
+            s = ctx.socket(trinq.PUB, sndhwm=0, **srv)  # lossless for the benchmark
             await s.bind(args.endpoint)
             ctl = B.CtlServer(args.ctl_port)
             B.signal_ready(args)
@@ -185,7 +245,7 @@ async def amain(args) -> None:
             ctl = B.CtlClient(args.ctl_port)
             socks = []
             for _ in range(args.subs):
-                s = ctx.socket(trinq.SUB, rcvhwm=0)
+                s = ctx.socket(trinq.SUB, rcvhwm=0, **cli)
                 s.subscribe(b"")
                 s.connect(args.endpoint)
                 socks.append(s)
@@ -234,6 +294,25 @@ def _extra_args(parser) -> None:
         "CLIENT/SERVER), scatter-gather (thr over SCATTER/GATHER), draft (both)",
     )
     parser.add_argument(
+        "--transport",
+        choices=["tcp", "ws"],
+        default="tcp",
+        help="ws: run over ws:// instead (the harness's tcp://HOST:PORT becomes "
+        "ws://HOST:PORT/bench), e.g. --add-impl 'trinq-ws=bench/trinq_peer.py --transport ws'",
+    )
+    security = parser.add_mutually_exclusive_group()
+    security.add_argument(
+        "--curve",
+        action="store_true",
+        help="CURVE: the binder is the server, the connector the client (fixed key pairs "
+        "shared with bench/pyzmq_curve_peer.py; no ZAP handler: any client key)",
+    )
+    security.add_argument(
+        "--plain",
+        action="store_true",
+        help="PLAIN (user/password bench/bench; the binder runs a trinq.auth.Authenticator)",
+    )
+    parser.add_argument(
         "--recv-loop",
         choices=["drain", "plain"],
         default="drain",
@@ -245,6 +324,8 @@ def _extra_args(parser) -> None:
 
 def main() -> None:
     args = B.parse_args(IMPL, extra=_extra_args)
+    if args.transport == "ws" and args.endpoint.startswith("tcp://"):
+        args.endpoint = "ws://" + args.endpoint.removeprefix("tcp://") + "/bench"
     trio.run(amain, args)
 
 

@@ -43,8 +43,12 @@ or a cookie that does not match, ``CRYPTOGRAPHIC``; a vouch naming other keys
 Speed: the MESSAGE path calls libsodium's ``crypto_box_easy_afternm`` /
 ``crypto_box_open_easy_afternm`` through PyNaCl's cffi ``lib`` directly when it is
 there (checked against ``nacl.bindings`` once, at load), which halves the Python
-cost of opening a box; otherwise through ``nacl.bindings``.
-:meth:`CurveMechanism.encode_messages` encodes a batch in one loop and joins once.
+cost of opening a box; otherwise through ``nacl.bindings``.  On the direct path
+:meth:`CurveMechanism.encode_messages` seals a whole batch into one buffer (headers
+and boxes written in place: no per-frame allocation, no join), and once the
+handshake is done ``decode`` becomes a closure that opens boxes into a buffer it
+keeps (frames up to 64 KiB) and hands anything it does not accept to the checking
+method, which raises the precise error.
 
 PyNaCl is imported on first use: constructing a CURVE mechanism without it raises
 :class:`ImportError` naming ``pip install 'trinq[curve]'``.
@@ -53,9 +57,10 @@ PyNaCl is imported on first use: constructing a CURVE mechanism without it raise
 from __future__ import annotations
 
 import enum
+import functools
 import importlib
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._commands import command_body, decode_metadata, encode_metadata
 from ._errors import LocalProtocolError, ProtocolErrorCode, RemoteProtocolError
@@ -118,9 +123,14 @@ class _Sodium:
         #: ``open_afternm(box, nonce, key)`` -> the plaintext, or None (handshake)
         self.open_afternm: Callable[[bytes, bytes, bytes], bytes | None] = open_afternm
         seal, open_split = self._bindings_afternm(bindings)
-        direct = self._direct_afternm()
-        if direct is not None and self._agrees(direct, (seal, open_split)):
-            seal, open_split = direct
+        #: libsodium through cffi, when it agrees with PyNaCl's bindings (else None)
+        self.direct: _Direct | None = None
+        parts = self._direct_parts()
+        if parts is not None:
+            direct = self._direct_afternm(parts)
+            if self._agrees(direct, (seal, open_split)) and self._batch_agrees(parts, seal):
+                seal, open_split = direct
+                self.direct = parts
         self.seal: _Seal = seal
         self.open_split: _OpenSplit = open_split
 
@@ -141,19 +151,27 @@ class _Sodium:
         return seal, open_split
 
     @staticmethod
-    def _direct_afternm() -> tuple[_Seal, _OpenSplit] | None:
-        """libsodium's easy_afternm functions called through cffi directly (no argument
-        re-checks, no zero-filled buffers): the hot path of every CURVE message."""
+    def _direct_parts() -> _Direct | None:
+        """PyNaCl's cffi allocator (no zero fill), ``ffi.buffer`` and libsodium's
+        easy_afternm functions, or None when PyNaCl does not expose them."""
         try:
             sodium: Any = importlib.import_module("nacl._sodium")
             ffi: Any = sodium.ffi
             lib: Any = sodium.lib
-            c_seal: Any = lib.crypto_box_easy_afternm
-            c_open: Any = lib.crypto_box_open_easy_afternm
-            alloc: Any = ffi.new_allocator(should_clear_after_alloc=False)
-            buffer: Any = ffi.buffer
+            return _Direct(
+                ffi.new_allocator(should_clear_after_alloc=False),
+                ffi.buffer,
+                lib.crypto_box_easy_afternm,
+                lib.crypto_box_open_easy_afternm,
+            )
         except Exception:
             return None
+
+    @staticmethod
+    def _direct_afternm(parts: _Direct) -> tuple[_Seal, _OpenSplit]:
+        """libsodium's easy_afternm functions called through cffi directly (no argument
+        re-checks, no zero-filled buffers): the hot path of every CURVE message."""
+        alloc, buffer, c_seal, c_open = parts
 
         def seal(plain: bytes, nonce: bytes, key: bytes) -> bytes:
             n = len(plain)
@@ -173,6 +191,23 @@ class _Sodium:
 
         return seal, open_split
 
+    @staticmethod
+    def _batch_agrees(parts: _Direct, seal: _Seal) -> bool:
+        """The batch encoder gives what sealing one box at a time through PyNaCl's
+        bindings gives, short and long frames alike (checked once, throwaway key)."""
+        try:
+            from nacl import bindings
+
+            public, secret = bindings.crypto_box_keypair()
+            key = bindings.crypto_box_beforenm(public, secret)
+            prefix = b"CurveZMQMESSAGEC"
+            batch = [[b"a", b""], [bytes(range(256)) * 2], [b"z" * 222], [b"y" * 223]]
+            expected, end = _encode_each(seal, batch, 5, prefix, key)
+            got, got_end = _batch_encoder(parts)(batch, 5, prefix, key)
+            return bool(got == expected and got_end == end == 10)
+        except Exception:
+            return False
+
     def _agrees(
         self, direct: tuple[_Seal, _OpenSplit], reference: tuple[_Seal, _OpenSplit]
     ) -> bool:
@@ -190,6 +225,144 @@ class _Sodium:
             )
         except Exception:
             return False
+
+
+class _Direct(NamedTuple):
+    """What the direct (cffi) paths call."""
+
+    alloc: Any
+    buffer: Any
+    c_seal: Any
+    c_open: Any
+
+
+#: the decoder keeps an output buffer this large at most (bigger frames get their own)
+_RX_KEEP = 65536
+
+
+def _encode_each(
+    seal: _Seal,
+    messages: Iterable[Sequence[BytesLike]],
+    nonce: int,
+    prefix: bytes,
+    key: bytes,
+) -> tuple[bytes, int]:
+    """Wire octets of *messages* as MESSAGE frames, one ``seal`` per frame, with short
+    nonces from *nonce*; returns them and the next nonce."""
+    headers = _SHORT_HEADERS
+    out: list[bytes] = []
+    append = out.append
+    for frames in messages:
+        last = len(frames) - 1
+        if last < 0:
+            raise ValueError("a ZMTP message has at least one frame")
+        for i, frame in enumerate(frames):
+            short = nonce.to_bytes(8, "big")
+            nonce += 1
+            box = seal((b"\x01" if i < last else b"\x00") + frame, prefix + short, key)
+            size = 16 + len(box)
+            if size < 256:
+                append(headers[size])
+            else:
+                append(b"\x02" + size.to_bytes(8, "big") + _MESSAGE)
+            append(short)
+            append(box)
+    return b"".join(out), nonce
+
+
+#: ``encode_batch(messages, first nonce, nonce prefix, key)`` -> (wire octets, next nonce)
+_BatchEncoder = Callable[[Iterable[Sequence[BytesLike]], int, bytes, bytes], tuple[bytes, int]]
+
+
+def _batch_encoder(parts: _Direct) -> _BatchEncoder:
+    """:func:`_encode_each` on the direct path: the plaintexts (flags octet + frame)
+    first, to size one buffer; then each header is copied in and each box sealed in
+    place behind it; the buffer is the result."""
+    alloc, buffer, c_seal, _ = parts
+    headers = _SHORT_HEADERS
+
+    def encode_batch(
+        messages: Iterable[Sequence[BytesLike]], nonce: int, prefix: bytes, key: bytes
+    ) -> tuple[bytes, int]:
+        plains: list[bytes] = []
+        append = plains.append
+        total = 0
+        for frames in messages:
+            last = len(frames) - 1
+            if last < 0:
+                raise ValueError("a ZMTP message has at least one frame")
+            for i in range(last):
+                plain = b"\x01" + frames[i]
+                append(plain)
+                size = len(plain) + 32
+                total += size + (2 if size < 256 else 9)
+            plain = b"\x00" + frames[last]
+            append(plain)
+            size = len(plain) + 32
+            total += size + (2 if size < 256 else 9)
+        out = alloc("unsigned char[]", total)
+        buf = buffer(out)
+        pos = 0
+        for plain in plains:
+            m = len(plain)
+            size = m + 32
+            short = nonce.to_bytes(8, "big")
+            nonce += 1
+            if size < 256:
+                head = headers[size] + short
+            else:
+                head = b"\x02" + size.to_bytes(8, "big") + _MESSAGE + short
+            end = pos + len(head)
+            buf[pos:end] = head
+            if c_seal(out + end, plain, m, prefix + short, key):
+                raise RuntimeError("crypto_box_easy_afternm failed")
+            pos = end + 16 + m
+        assert pos == total
+        return buf[:], nonce
+
+    return encode_batch
+
+
+def _message_decoder(
+    parts: _Direct, mech: CurveMechanism
+) -> Callable[[int, bytes], tuple[int, bytes]]:
+    """``mech.decode`` once READY, on the direct path: the common case (a MESSAGE with a
+    fresh nonce whose box opens) inline, into an output buffer kept between calls;
+    everything else goes to :meth:`CurveMechanism.decode`, which raises the error."""
+    alloc, buffer, _, c_open = parts
+    key = mech._live_key
+    prefix = mech._rx_prefix
+    checking: Callable[[int, bytes], tuple[int, bytes]] = functools.partial(
+        CurveMechanism.decode, mech
+    )
+    from_bytes = int.from_bytes
+    rx_flags = _RX_FLAGS
+    message = _MESSAGE
+    kept: Any = None
+    kept_buf: Any = None
+    kept_size = 0
+
+    def decode(flags: int, body: bytes) -> tuple[int, bytes]:
+        nonlocal kept, kept_buf, kept_size
+        n = len(body) - 32  # flags octet + frame
+        short = body[8:16]
+        nonce = from_bytes(short, "big")
+        if n < 1 or body[:8] != message or nonce <= mech._rx_nonce:
+            return checking(flags, body)
+        if n <= kept_size:
+            out, out_buf = kept, kept_buf
+        else:
+            out = alloc("unsigned char[]", n)
+            out_buf = buffer(out)
+            if n <= _RX_KEEP:
+                kept, kept_buf, kept_size = out, out_buf, n
+        if c_open(out, body[16:], n + 16, prefix + short, key):
+            return checking(flags, body)  # CRYPTOGRAPHIC
+        mech._rx_nonce = nonce
+        frame: bytes = out_buf[1:n]
+        return rx_flags[out[0] & 3], frame
+
+    return decode
 
 
 _loaded: _Sodium | None = None
@@ -239,6 +412,9 @@ class CurveMechanism(Mechanism):
         sodium = self._sodium = _sodium()
         self._seal = sodium.seal
         self._open_split = sodium.open_split
+        self._encode_batch: _BatchEncoder | None = (
+            None if sodium.direct is None else _batch_encoder(sodium.direct)
+        )
         #: The precomputed C'/S' shared key (after WELCOME), and the same once the
         #: handshake is READY (MESSAGE boxing checks only this one).
         self._key: bytes | None = None
@@ -264,6 +440,9 @@ class CurveMechanism(Mechanism):
         """The handshake is complete: MESSAGEs may flow."""
         self._status = MechanismStatus.READY
         self._live_key = self._key
+        direct = self._sodium.direct
+        if direct is not None and self._key is not None:
+            self.decode = _message_decoder(direct, self)  # type: ignore[method-assign,assignment]
 
     def _ready_key(self) -> bytes:
         key = self._live_key
@@ -314,33 +493,16 @@ class CurveMechanism(Mechanism):
         return self.encode_messages((frames,))
 
     def encode_messages(self, messages: Iterable[Sequence[BytesLike]]) -> bytes:
-        """Wire octets for many data messages: one loop, one join."""
+        """Wire octets for many data messages: one loop, one buffer (or one join)."""
         key = self._ready_key()
-        seal = self._seal
-        prefix = self._tx_prefix
-        headers = _SHORT_HEADERS
-        nonce = self._tx_nonce
-        out: list[bytes] = []
-        append = out.append
-        try:
-            for frames in messages:
-                last = len(frames) - 1
-                if last < 0:
-                    raise ValueError("a ZMTP message has at least one frame")
-                for i, frame in enumerate(frames):
-                    short = nonce.to_bytes(8, "big")
-                    nonce += 1
-                    box = seal((b"\x01" if i < last else b"\x00") + frame, prefix + short, key)
-                    size = 16 + len(box)
-                    if size < 256:
-                        append(headers[size])
-                    else:
-                        append(b"\x02" + size.to_bytes(8, "big") + _MESSAGE)
-                    append(short)
-                    append(box)
-        finally:
-            self._tx_nonce = nonce
-        return b"".join(out)
+        batch = self._encode_batch
+        if batch is not None:
+            data, self._tx_nonce = batch(messages, self._tx_nonce, self._tx_prefix, key)
+        else:
+            data, self._tx_nonce = _encode_each(
+                self._seal, messages, self._tx_nonce, self._tx_prefix, key
+            )
+        return data
 
 
 class _Client(enum.Enum):
