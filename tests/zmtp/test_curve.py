@@ -1067,3 +1067,42 @@ def test_libzmq_and_trinq_stream_many_messages_both_ways(
     finally:
         sender.join(TIMEOUT)
         drv.sock.close()
+
+
+def test_events_into_puts_curve_messages_in_wire_order() -> None:
+    """After the handshake, ``events_into`` hands CURVE data messages to ``put`` (not
+    as events), stops at a command with what follows it queued, and keeps the message
+    a full ``put`` refused for ``take_stalled``: nothing lost, nothing reordered."""
+    keys = Keys()
+    steps = Steps(keys, "DEALER", "ROUTER", raw_messages=True)
+    steps.complete()
+    c, s = steps.c, steps.s
+    wire = c.send_messages([[b"1"], [b"2", b"2b"]]) + c.send_command(zmtp.Ping(0, b"p"))
+    wire += c.send_messages([[b"3"], [b"4"]])
+    got: list[Any] = []
+    assert s.events_into(got.append, wire) == [zmtp.Ping(0, b"p")]
+    assert got == [(b"1",), (b"2", b"2b")] and s.messages_put == 2
+    # the rest was queued: delivered by the next calls, in order
+    rest: list[Any] = []
+    while batch := s.events_into(rest.append):
+        rest += batch
+    assert rest == [(b"3",), (b"4",)]
+
+    class Full(Exception):
+        pass
+
+    taken: list[Any] = []
+
+    def put(msg: Any) -> None:
+        if len(taken) == 1:
+            raise Full
+        taken.append(msg)
+
+    with pytest.raises(Full):
+        s.events_into(put, c.send_messages([[b"5"], [b"6"], [b"7"]]))
+    assert taken == [(b"5",)]
+    assert s.take_stalled() == (b"6",)
+    later: list[Any] = []
+    while batch := s.events_into(later.append):
+        later += batch
+    assert later == [(b"7",)]

@@ -407,6 +407,14 @@ class Connection:
         if decoder.stalled is not None:
             raise LocalProtocolError("take_stalled() the message put refused first")
         if not self._fast_rx or self._events or self._factory is not None:
+            if (
+                self.state is ConnectionState.READY
+                and not self._transparent
+                and not self._events
+                and self._factory is None
+                and not self._eof
+            ):
+                return self._events_into_slow(put, data)
             if data is not None:
                 self.receive_data(data)
             return self.events()
@@ -425,6 +433,48 @@ class Connection:
                 raise
         finally:
             self.messages_put += decoder.decoded - before
+        return out
+
+    def _events_into_slow(self, put: Callable[[Any], object], data: bytes | None) -> list[Any]:
+        """:meth:`events_into` for a non-transparent mechanism (CURVE) after the
+        handshake: data messages go to ``put`` as they are decoded, up to the first
+        command, which is returned with what follows it queued for the next call.
+        (Without this a CURVE connection's messages came back as events, and a read
+        loan handed reading back to the reader task for every message.)"""
+        if data is not None:
+            self.receive_data(data)
+        pending = self._events
+        refused: list[BaseException] = []
+        decoder = self._decoder
+
+        def counted(msg: Any) -> None:
+            if refused:  # after a refusal, keep the rest in order for the next call
+                pending.append(msg)
+                return
+            self.messages_put += 1
+            try:
+                put(msg)
+            except BaseException as exc:
+                decoder.stalled = msg  # take_stalled() returns it
+                refused.append(exc)
+
+        try:
+            self._step_slow(pending, counted)
+        except RemoteProtocolError as exc:
+            self._fail(exc)  # what came before the error first; the next call raises
+            if not pending and not refused:
+                raise
+        if refused:
+            raise refused[0]
+        out: list[Any] = []
+        while pending:
+            item = pending.popleft()
+            if type(item) is not tuple:
+                out.append(item)
+                break
+            counted(item)
+            if refused:
+                raise refused[0]
         return out
 
     def take_stalled(self) -> Any:
@@ -507,31 +557,41 @@ class Connection:
             else:
                 self._step_slow(events)
 
-    def _step_slow(self, events: deque[Any]) -> None:
+    def _step_slow(self, events: deque[Any], put: Callable[[Any], object] | None = None) -> None:
         """Non-transparent mechanisms: the decoder splits frames in one tight loop
         (:meth:`FrameDecoder.read_messages`; a CURVE MESSAGE is one data frame), the
-        mechanism decodes each, and messages are assembled here."""
+        mechanism decodes each, and messages are assembled here. With ``put``
+        (:meth:`_events_into_slow`), data messages go to ``put`` until the first
+        command; from there on everything is queued on ``events``, in order."""
         decoder = self._decoder
         wire: list[Any] = []
         while True:
             try:
                 cmd = decoder.read_messages(wire.append, None)
             except RemoteProtocolError:
-                self._decode_wire(wire, events)  # the frames before the bad one first
+                self._decode_wire(wire, events, 0, put)  # the frames before the bad one
                 raise
             if wire:
-                self._decode_wire(wire, events)
+                self._decode_wire(wire, events, 0, put)
                 wire.clear()
             if cmd is None:
                 return
+            put = None  # a wire-level command: what follows it is queued
             self._decode_wire([(cmd[1],)], events, cmd[0])
 
-    def _decode_wire(self, wire: list[Any], events: deque[Any], flags: int = 0) -> None:
+    def _decode_wire(
+        self,
+        wire: list[Any],
+        events: deque[Any],
+        flags: int = 0,
+        put: Callable[[Any], object] | None = None,
+    ) -> None:
         """Decode runs of wire frames (tuples of bodies, one per outer message; CURVE's
-        are single MESSAGE frames) through the mechanism and assemble messages."""
+        are single MESSAGE frames) through the mechanism and assemble messages (handed
+        to ``put``, if given, until a command is seen; see :meth:`_step_slow`)."""
         decode = self.mechanism.decode
         factory = self._factory
-        append = events.append
+        append = events.append if put is None else put
         parts = self._rx_parts
         max_more = self._decoder.max_parts - 1  # (-1: no limit)
         try:
@@ -545,6 +605,7 @@ class Connection:
                         append(factory([body]) if factory else (body,))
                     elif fl & COMMAND:
                         self._on_command(body, events)
+                        append = events.append  # after a command, keep wire order
                     elif fl & MORE:
                         if max_more >= 0 and len(parts) >= max_more:
                             parts.clear()
