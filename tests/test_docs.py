@@ -38,9 +38,6 @@ EXAMPLES = ROOT / "examples"
 NOT_RUN = {
     "design.md",
     "options.md",
-    "transports.md",
-    "reliability.md",
-    "testing.md",
 }
 #: Seconds one code block may take.
 BLOCK_TIMEOUT = 10
