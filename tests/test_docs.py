@@ -291,9 +291,18 @@ def prose(path: Path) -> str:
     return "\n".join(out)
 
 
+_SLUG_DROP = re.compile(r"[^\w\u4e00-\u9fff\- ]")
+
+
+def github_slugify(title: str) -> str:
+    """GitHub's heading anchor (as MyST's ``github_slugify``, which older myst-parser
+    releases, the ones Python 3.10 gets, do not have): lowercase, drop what is not a
+    word character, a CJK ideograph, a hyphen or a space, then spaces become hyphens."""
+    return _SLUG_DROP.sub("", title.lower()).replace(" ", "-")
+
+
 def slugs(path: Path) -> set[str]:
     """The GitHub-style anchors of a Markdown file's headings (what MyST makes too)."""
-    from myst_parser.slugs import github_slugify
 
     seen: dict[str, int] = {}
     found = set()
