@@ -50,15 +50,18 @@ from .._pipe import Pipe
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
 
-__all__ = ["StreamBinding", "StreamTransport"]
+__all__ = ["DialingTransport", "StreamBinding", "StreamTransport"]
 
 # errnos that mean "out of resources for now": wait a little and retry (trio's
 # serve_listeners does the same).
 _CAPACITY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 
 
-class StreamTransport(abc.ABC):
-    """Base class of the byte-stream transports; subclasses provide the I/O."""
+class DialingTransport(abc.ABC):
+    """What every transport over trio streams shares: the connect side (the dial loop
+    and an engine per connection). :class:`StreamTransport` adds the usual bind (an
+    accept loop over listeners); a transport with a bind of its own (ws, whose binds
+    share a port) subclasses this directly and provides ``bind``."""
 
     scheme = ""
 
@@ -69,29 +72,14 @@ class StreamTransport(abc.ABC):
         """Validate a connect address synchronously; raise ZMQError(EINVAL) if malformed."""
 
     @abc.abstractmethod
-    async def listen(
-        self, address: str, options: Options
-    ) -> tuple[list[trio.abc.Listener[trio.abc.Stream]], str]:
-        """Start listening; return the listeners and the resolved endpoint."""
-
-    @abc.abstractmethod
     async def open_stream(self, address: str, options: Options) -> trio.abc.Stream:
         """Open one connection to ``address``."""
-
-    async def prepare_accepted(self, stream: trio.abc.Stream, options: Options) -> trio.abc.Stream:
-        """Per accepted connection, in its own task: apply options (and, for a
-        message transport, run its upgrade); return the stream the engine drives."""
-        return stream
 
     def peer_address(self, stream: trio.abc.Stream) -> str:
         """A printable address of the remote end (for monitor events and ZAP)."""
         return ""
 
-    # --- the Transport contract ----------------------------------------------------
-
-    async def bind(self, core: SocketCore, address: str) -> StreamBinding:
-        listeners, resolved = await self.listen(address, core.options)
-        return StreamBinding(self, core, resolved, listeners)
+    # --- the Transport contract (connect side) ---------------------------------------
 
     def connect(
         self, core: SocketCore, endpoint: str, address: str, routing_id: bytes
@@ -131,16 +119,6 @@ class StreamTransport(abc.ABC):
             connect_routing_id=routing_id,
             shared_encoder=self._shared_encoder(core),
         )
-
-    @enable_ki_protection
-    async def _serve_one(self, core: SocketCore, endpoint: str, stream: trio.abc.Stream) -> None:
-        try:
-            stream = await self.prepare_accepted(stream, core.options)
-        except (OSError, trio.BrokenResourceError) as exc:
-            core.emit(Event.ACCEPT_FAILED, getattr(exc, "errno", 0) or 0, endpoint, str(exc))
-            await trio.aclose_forcefully(stream)
-            return
-        await self.engine(core, stream, endpoint, None).run()
 
     @enable_ki_protection
     async def _dial(
@@ -189,6 +167,36 @@ class StreamTransport(abc.ABC):
             if pipe is not None:
                 core.terminate_pipe(pipe)
             core.check_drained()
+
+
+class StreamTransport(DialingTransport):
+    """Base class of the byte-stream transports (tcp, ipc): the connect side, and a
+    bind that listens and runs an engine per accepted connection."""
+
+    @abc.abstractmethod
+    async def listen(
+        self, address: str, options: Options
+    ) -> tuple[list[trio.abc.Listener[trio.abc.Stream]], str]:
+        """Start listening; return the listeners and the resolved endpoint."""
+
+    async def prepare_accepted(self, stream: trio.abc.Stream, options: Options) -> trio.abc.Stream:
+        """Per accepted connection, in its own task: apply options (and, for a
+        message transport, run its upgrade); return the stream the engine drives."""
+        return stream
+
+    async def bind(self, core: SocketCore, address: str) -> StreamBinding:
+        listeners, resolved = await self.listen(address, core.options)
+        return StreamBinding(self, core, resolved, listeners)
+
+    @enable_ki_protection
+    async def _serve_one(self, core: SocketCore, endpoint: str, stream: trio.abc.Stream) -> None:
+        try:
+            stream = await self.prepare_accepted(stream, core.options)
+        except (OSError, trio.BrokenResourceError) as exc:
+            core.emit(Event.ACCEPT_FAILED, getattr(exc, "errno", 0) or 0, endpoint, str(exc))
+            await trio.aclose_forcefully(stream)
+            return
+        await self.engine(core, stream, endpoint, None).run()
 
 
 class StreamDialing:

@@ -68,7 +68,7 @@ from .._monitor import Event
 from .._options import Options
 from ..zmtp import ProtocolErrorCode
 from ..zmtp._zws import ZwsConnection, offered_subprotocols, select_subprotocol
-from ._streams import StreamDialing, StreamTransport
+from ._streams import DialingTransport, StreamDialing
 from ._tcp import _apply_keepalive, parse_tcp_address
 
 __all__ = ["Upgrade", "WsBinding", "WsTransport", "WssTransport", "parse_ws_address"]
@@ -299,7 +299,7 @@ def _tls_error(exc: BaseException) -> OSError:
 # --- the transports ---------------------------------------------------------------------
 
 
-class WsTransport(StreamTransport):
+class WsTransport(DialingTransport):
     """``ws://``; see the module docstring."""
 
     scheme = "ws"
@@ -326,12 +326,7 @@ class WsTransport(StreamTransport):
 
     # --- serving ---------------------------------------------------------------------
 
-    async def listen(
-        self, address: str, options: Options
-    ) -> tuple[list[trio.abc.Listener[trio.abc.Stream]], str]:  # pragma: no cover
-        raise NotImplementedError("ws binds share ports: WsTransport.bind")
-
-    async def bind(self, core: SocketCore, address: str) -> WsBinding:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
+    async def bind(self, core: SocketCore, address: str) -> WsBinding:
         self._check_socket(core)
         host, port_no, path = parse_ws_address(address, bind=True, scheme=self.scheme)
         opts = core.options

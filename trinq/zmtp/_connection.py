@@ -170,6 +170,22 @@ _SIMPLE_COMMANDS: dict[bytes, Callable[[bytes], Event]] = {
 }
 
 
+def command_event(body: bytes) -> Event | None:
+    """The event of a post-handshake command (a ZMTP or ZWS connection's): None for
+    one libzmq drops silently (any unknown name); a received ERROR raises."""
+    name, data = parse_command(body)
+    simple = _SIMPLE_COMMANDS.get(name)
+    if simple is not None:
+        return simple(data)
+    if name == b"PING":
+        ttl, context = parse_ping(data)
+        return Ping(ttl, context)
+    if name == b"ERROR":
+        reason = parse_error(data)
+        raise RemoteProtocolError(f"peer sent ERROR {reason!r}", peer_error=reason)
+    return None
+
+
 class Connection:
     """One ZMTP 3.1 connection, seen from our side.
 
@@ -657,17 +673,9 @@ class Connection:
         )
 
     def _on_command(self, body: bytes, out: Any) -> None:
-        name, data = parse_command(body)
-        simple = _SIMPLE_COMMANDS.get(name)
-        if simple is not None:
-            out.append(simple(data))
-        elif name == b"PING":
-            ttl, context = parse_ping(data)
-            out.append(Ping(ttl, context))
-        elif name == b"ERROR":
-            reason = parse_error(data)
-            raise RemoteProtocolError(f"peer sent ERROR {reason!r}", peer_error=reason)
-        # Any other command is silently dropped, as libzmq does.
+        event = command_event(body)
+        if event is not None:
+            out.append(event)
 
     # ------------------------------------------------------------------
     # Sending

@@ -317,9 +317,12 @@ class Mechanism(abc.ABC):
         )
         self._zap = _Zap.QUEUED
 
-    def _zap_accepted(self) -> None:
-        """The handler said 200, or no handler is needed: go on with the handshake."""
-        raise NotImplementedError  # (only mechanisms that call _request_zap need it)
+    def _zap_accepted(self) -> None:  # noqa: B027 (an optional hook, not abstract)
+        """The handler said 200, or no handler is needed: go on with the handshake.
+
+        A hook for the mechanisms that ask ZAP (they override it to move to their next
+        state); it is only ever called after :meth:`_request_zap`, so a mechanism that
+        never asks (the clients) has nothing to do here."""
 
     def _zap_no_handler(self) -> None:
         """No handler is bound (default, NULL and CURVE: accept unless enforced)."""

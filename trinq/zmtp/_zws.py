@@ -50,11 +50,10 @@ from ._commands import (
     error_body,
     parse_command,
     parse_error,
-    parse_ping,
     ping_body,
     pong_body,
 )
-from ._connection import ConnectionState
+from ._connection import ConnectionState, _pub_factory, command_event
 from ._errors import LocalProtocolError, ProtocolErrorCode, RemoteProtocolError
 from ._events import (
     Cancel,
@@ -63,7 +62,6 @@ from ._events import (
     HandshakeComplete,
     Join,
     Leave,
-    Message,
     Ping,
     Pong,
     Subscribe,
@@ -204,18 +202,6 @@ def _too_big(size: int, limit: int) -> RemoteProtocolError:
 
 def _ws_error(reason: str) -> RemoteProtocolError:
     return RemoteProtocolError(reason, zmtp_code=_WS)
-
-
-def _pub_factory(frames: list[bytes]) -> Any:
-    if len(frames) == 1:
-        frame = frames[0]
-        if frame:
-            first = frame[0]
-            if first == 1:
-                return Subscribe(frame[1:])
-            if first == 0:
-                return Cancel(frame[1:])
-    return Message(frames)
 
 
 class ZwsConnection:
@@ -753,24 +739,11 @@ class ZwsConnection:
             out.append(ConnectionClosed())
 
     def _on_command(self, body: bytes, out: list[Any]) -> None:
-        name, data = parse_command(body)
-        if name == b"SUBSCRIBE":
-            out.append(Subscribe(data))
-        elif name == b"CANCEL":
-            out.append(Cancel(data))
-        elif name == b"JOIN":
-            out.append(Join(data))
-        elif name == b"LEAVE":
-            out.append(Leave(data))
-        elif name == b"PING":
-            ttl, context = parse_ping(data)
-            self._ping_command = True
-            out.append(Ping(ttl, context))
-        elif name == b"PONG":
-            out.append(Pong(data))
-        elif name == b"ERROR":
-            raise RemoteProtocolError(f"peer sent ERROR {parse_error(data)!r}")
-        # anything else is dropped, as libzmq does
+        event = command_event(body)
+        if event is not None:
+            if type(event) is Ping:
+                self._ping_command = True  # answer it with a PONG command, not a WS pong
+            out.append(event)
 
     # --- outgoing: traffic ---------------------------------------------------------
 
