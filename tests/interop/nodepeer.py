@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any, NoReturn, TypeVar
 
 import pytest
 import trio
@@ -254,21 +254,32 @@ class NodePeer:
             await self.process.wait()
 
 
+P = TypeVar("P", bound="NodePeer")
+
+
 @asynccontextmanager
-async def node_peer(kind: str, mode: str, endpoint: str) -> AsyncIterator[NodePeer]:
-    """Run ``peer.js kind mode endpoint`` for the block; killed at the end."""
+async def node_peer(
+    kind: str,
+    mode: str,
+    endpoint: str,
+    *extra: str,
+    script: Path = PEER_JS,
+    peer_class: type[P] = NodePeer,  # type: ignore[assignment]
+) -> AsyncIterator[P]:
+    """Run ``node script kind mode endpoint [extra ...]`` (default ``peer.js``) for the
+    block, as a ``peer_class`` (default :class:`NodePeer`); killed at the end."""
     ensure_installed()
     # stderr goes to a file: nothing has to drain it, and it is there for diagnostics
     with tempfile.TemporaryFile() as stderr:
         process = await trio.lowlevel.open_process(
-            ["node", "--no-warnings", str(PEER_JS), kind, mode, endpoint],
+            ["node", "--no-warnings", str(script), kind, mode, endpoint, *extra],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
             cwd=NODE_DIR,
         )
         try:
-            peer = NodePeer(kind, process, stderr)
+            peer = peer_class(kind, process, stderr)
             await peer.ready()
             yield peer
         finally:

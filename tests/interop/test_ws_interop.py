@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -20,7 +18,7 @@ from typing import Any
 
 import pytest
 import trio
-from nodepeer import NODE_DIR, NodePeer, b64, ensure_installed, node_installed  # noqa: F401
+from nodepeer import NODE_DIR, NodePeer, b64, node_installed, node_peer  # noqa: F401
 
 import trinq
 from trinq.testing import wait_for_event
@@ -48,27 +46,10 @@ class WsPeer(NodePeer):
 @asynccontextmanager
 async def ws_peer(kind: str, mode: str, endpoint: str, **options: Any) -> AsyncIterator[WsPeer]:
     """Run ``ws_peer.js kind mode endpoint options`` for the block."""
-    ensure_installed()
-    with tempfile.TemporaryFile() as stderr:
-        process = await trio.lowlevel.open_process(
-            ["node", "--no-warnings", str(WS_PEER_JS), kind, mode, endpoint, json.dumps(options)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            cwd=NODE_DIR,
-        )
-        try:
-            peer = WsPeer(kind, process, stderr)
-            await peer.ready()
-            yield peer
-        finally:
-            with trio.CancelScope(shield=True), trio.move_on_after(5):
-                if process.returncode is None:
-                    process.kill()
-                await process.wait()
-            for pipe in (process.stdin, process.stdout):
-                if pipe is not None:
-                    await pipe.aclose()
+    async with node_peer(
+        kind, mode, endpoint, json.dumps(options), script=WS_PEER_JS, peer_class=WsPeer
+    ) as peer:
+        yield peer
 
 
 @asynccontextmanager
