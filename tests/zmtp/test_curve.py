@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from nacl import bindings as nacl
 from wire_driver import TIMEOUT, Driver, libzmq_socket, wait_event
 from zmq.auth.thread import ThreadAuthenticator
-from zmtp_helpers import ConnectionPair
+from zmtp_helpers import ConnectionPair, answer_zap
 
 from trinq import _z85, zmtp
 from trinq.zmtp import _curve
@@ -120,11 +120,7 @@ class Steps:
 
     def ready(self, reply: list[bytes] | None = ZAP_OK) -> bytes:
         self.to_zap()
-        if reply is None:
-            self.sm.zap_unavailable()
-        else:
-            self.sm.zap_reply(reply)
-        return self.s.data_to_send()
+        return answer_zap(self.s, reply)
 
     def complete(self, reply: list[bytes] | None = ZAP_OK) -> None:
         self.c.receive_data(self.ready(reply))

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wire_driver import TIMEOUT, Driver, libzmq_socket, wait_event
 from zmq.auth.thread import ThreadAuthenticator
-from zmtp_helpers import ConnectionPair
+from zmtp_helpers import ConnectionPair, answer_zap
 
 from trinq import zmtp
 
@@ -68,11 +68,7 @@ class Steps:
 
     def welcome(self, reply: list[bytes] | None = ZAP_OK) -> bytes:
         self.to_zap()
-        if reply is None:
-            self.sm.zap_unavailable()
-        else:
-            self.sm.zap_reply(reply)
-        return self.s.data_to_send()
+        return answer_zap(self.s, reply)
 
     def initiate(self, welcome: bytes | None = None) -> bytes:
         self.c.receive_data(self.welcome() if welcome is None else welcome)

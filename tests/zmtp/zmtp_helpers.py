@@ -71,3 +71,13 @@ class ConnectionPair:
         dst = self.other(src)
         dst.receive_data(data)
         return dst.events()
+
+
+def answer_zap(conn: zmtp.Connection, reply: list[bytes] | None) -> bytes:
+    """Answer the server connection's pending ZAP request (``None``: no handler is
+    bound) and return what it sends then."""
+    if reply is None:
+        conn.mechanism.zap_unavailable()
+    else:
+        conn.mechanism.zap_reply(reply)
+    return conn.data_to_send()
