@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
+from groups import joined
 
 import trinq
 from trinq._options import Options
@@ -56,22 +57,6 @@ def dialing(radio: trinq.Socket, endpoint: str) -> UdpDialing:
     (d,) = radio._connected[endpoint]
     assert isinstance(d, UdpDialing)
     return d
-
-
-async def joined(radio: trinq.Socket, dish: trinq.Socket, group: str) -> None:
-    """Send to ``group`` until ``dish`` receives one, then drain the probes."""
-    while True:
-        await radio.send(b"probe", group=group)
-        try:
-            msg = await dish.recv_message(trinq.DONTWAIT)
-        except trinq.Again:
-            await dish.poll(10)
-            continue
-        assert msg.data == b"probe"
-        break
-    await radio.send(b"marker", group=group)
-    while (await dish.recv()) != b"marker":
-        pass
 
 
 async def drain_until(dish: trinq.Socket, last: bytes) -> list[trinq.Message]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 import trio
+from groups import joined
 
 import trinq
 from trinq.testing import TRANSPORTS, endpoint, wait_for_event
@@ -18,23 +19,6 @@ from trinq.testing import TRANSPORTS, endpoint, wait_for_event
 pytestmark = pytest.mark.parametrize("transport", TRANSPORTS)
 
 E = trinq.Event
-
-
-async def joined(radio: trinq.Socket, dish: trinq.Socket, group: str) -> None:
-    """Send to ``group`` until ``dish`` receives one, then drain those probes."""
-    while True:
-        await radio.send(b"probe", group=group)
-        try:
-            msg = await dish.recv_message(trinq.DONTWAIT)
-        except trinq.Again:
-            await dish.poll(10)
-            continue
-        assert msg.data == b"probe"
-        break
-    # the marker tells where the probes end
-    await radio.send(b"marker", group=group)
-    while (await dish.recv()) != b"marker":
-        pass
 
 
 async def pair(
