@@ -17,6 +17,7 @@ import trio.testing
 from rawpeer import free_endpoint, wait_until
 
 import trinq
+import trinq._cancel
 from trinq._socket import YIELD_EVERY
 from trinq.testing import wait_for_event
 
@@ -370,3 +371,21 @@ async def test_every_call_is_a_cancellation_point_even_when_it_could_complete(ct
             raised += cs.cancelled_caught
         assert raised == 10_000
         assert sum(p.outbound_queued for p in push.statistics().pipes) == 0
+
+
+def test_the_cheap_cancellation_check_is_in_use():
+    """send/recv test for cancellation with trinq._cancel.cancel_requested; with the
+    trio the tests run on it must be the fast form, not the public fallback."""
+    assert trinq._cancel.FAST
+
+
+async def test_cancel_requested_agrees_with_trio():
+    assert not trinq._cancel.cancel_requested()
+    assert not trinq._cancel._public()
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        assert trinq._cancel.cancel_requested()
+        assert trinq._cancel._public()
+        with trio.CancelScope(shield=True):
+            assert not trinq._cancel.cancel_requested()
+            assert not trinq._cancel._public()

@@ -43,6 +43,7 @@ LAYERS: list[set[str]] = [
     {
         "trinq._pipe",
         "trinq._wait",
+        "trinq._cancel",
         "trinq._heartbeat",
         "trinq._io",
         "trinq._codec",

@@ -38,6 +38,7 @@ from collections.abc import Awaitable, Callable
 import trio
 
 from . import _constants as C
+from ._cancel import cancel_requested
 from ._errors import Again, ZMQError
 from ._poller import Poller
 from ._socket import Socket
@@ -196,7 +197,8 @@ async def _take(src: Socket, dst: Socket, either: Poller | None) -> tuple[Msg, b
             else:
                 await either.poll()
             continue
-        await trio.lowlevel.checkpoint_if_cancelled()  # does not yield unless cancelled
+        if cancel_requested():  # (no yield unless cancelled)
+            await trio.lowlevel.checkpoint()
         try:
             return src.recv_multipart_nowait(), False
         except Again:

@@ -44,9 +44,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import trio
-from trio.lowlevel import cancel_shielded_checkpoint, checkpoint_if_cancelled, enable_ki_protection
+from trio.lowlevel import cancel_shielded_checkpoint, checkpoint, enable_ki_protection
 
 from . import _constants as C
+from ._cancel import cancel_requested
 from ._codec import check_mechanism
 from ._core import YIELD_EVERY, Loan, SocketCore
 from ._errors import Again, ContextTerminated, ZMQError
@@ -512,7 +513,8 @@ class Socket(trio.abc.AsyncResource):
             return
         # The one inlined send path (_send_message() is the general one, _spend() its
         # budget): see "the cost model" in the module docstring.
-        await checkpoint_if_cancelled()
+        if cancel_requested():
+            await checkpoint()  # raises Cancelled
         core = self._core
         if core.closing:
             raise self._closed_error()
@@ -534,7 +536,8 @@ class Socket(trio.abc.AsyncResource):
         self, data: bytes, flags: int, routing_id: int | None, group: str | None
     ) -> None:
         """``send(data, routing_id=...)`` / ``send(data, group=...)``: single-part only."""
-        await checkpoint_if_cancelled()
+        if cancel_requested():
+            await checkpoint()  # raises Cancelled
         self._check_open()
         if flags & C.SNDMORE or self._partial_send:
             raise ZMQError(C.EINVAL, "a message sent by routing_id or group is single-part")
@@ -574,7 +577,8 @@ class Socket(trio.abc.AsyncResource):
 
     async def _send_frame_slow(self, data: bytes, flags: int) -> None:
         if flags & C.SNDMORE:
-            await checkpoint_if_cancelled()
+            if cancel_requested():
+                await checkpoint()  # raises Cancelled
             self._check_open()
             if self._pattern.single_part:
                 raise self._multipart_refused()
@@ -628,7 +632,8 @@ class Socket(trio.abc.AsyncResource):
 
     async def _send_message(self, frames: Msg, flags: int) -> None:
         """Every send but the single-frame one without flags (which send() inlines)."""
-        await checkpoint_if_cancelled()
+        if cancel_requested():
+            await checkpoint()  # raises Cancelled
         if self._core.closing:
             raise self._closed_error()
         try:
@@ -685,7 +690,8 @@ class Socket(trio.abc.AsyncResource):
         With ``flags=trinq.DONTWAIT`` raises :class:`trinq.Again` if none is queued.
         Cancellation: atomic -- if ``Cancelled`` is raised no message was taken.
         """
-        await checkpoint_if_cancelled()
+        if cancel_requested():
+            await checkpoint()  # raises Cancelled
         try:
             msg = self._take_whole()
         except trio.WouldBlock:
@@ -704,14 +710,16 @@ class Socket(trio.abc.AsyncResource):
         Cancellation: atomic, as :meth:`recv_multipart`.
         """
         if self._partial_recv:
-            await checkpoint_if_cancelled()
+            if cancel_requested():
+                await checkpoint()  # raises Cancelled
             return self._partial_recv.popleft()
         if flags:
             msg = await self.recv_multipart(flags)
         else:
             # The one inlined receive path (_take() and _spend() are the general
             # ones): see "the cost model" in the module docstring.
-            await checkpoint_if_cancelled()
+            if cancel_requested():
+                await checkpoint()  # raises Cancelled
             try:
                 try:
                     msg = self._pattern.recv_nowait()
@@ -775,7 +783,8 @@ class Socket(trio.abc.AsyncResource):
         ``rcvtimeo`` applies. Cancellation: atomic -- if ``Cancelled`` is raised no
         message was taken.
         """
-        await checkpoint_if_cancelled()
+        if cancel_requested():
+            await checkpoint()  # raises Cancelled
         if self._partial_recv:  # the rest of a message partly taken by recv()
             rest = tuple(self._partial_recv)
             self._partial_recv.clear()
