@@ -749,10 +749,12 @@ class WsBinding:
         try:
             handshake.receive_data(head)
             events = list(handshake.events())
-        except wsproto.utilities.RemoteProtocolError as exc:
+        except (wsproto.utilities.RemoteProtocolError, ValueError) as exc:
+            # (wsproto decodes some headers itself: a Host that is not IDNA, or a
+            # Connection/Sec-WebSocket-* value that is not ASCII, is a UnicodeError)
             reason = f"not a WebSocket upgrade request: {exc}"
             core.emit(Event.ACCEPT_FAILED, errno.EPROTO, endpoint, reason, peer or None)
-            hint = exc.event_hint
+            hint = getattr(exc, "event_hint", None)
             response = _http_response(400, "Bad Request", reason)
             if isinstance(hint, RejectConnection) and hint.status_code == 426:
                 response = handshake.send(hint)

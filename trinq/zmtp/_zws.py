@@ -27,8 +27,9 @@ What libzmq does, and so what this codec does (docs/interop.md §16):
 * a close frame ends the connection (:class:`~trinq.zmtp.ConnectionClosed`);
 * a text message, a fragmented message (FIN clear, or a continuation frame), an
   empty binary message, reserved bits, a wrong mask bit (client frames are masked,
-  server frames are not), an unknown opcode, or a frame over ``maxmsgsize`` is a
-  protocol error.
+  server frames are not), an unknown opcode, or a frame -- or a multipart message,
+  its frames summed, as in :class:`~trinq.zmtp.FrameDecoder` -- over ``maxmsgsize``
+  is a protocol error.
 
 Masking (RFC 6455 §5.3): a client masks every frame with a fresh random 32-bit key
 (drawn from a pool refilled by ``os.urandom``); XOR runs over the whole payload at
@@ -200,6 +201,14 @@ def _too_big(size: int, limit: int) -> RemoteProtocolError:
     )
 
 
+def _message_too_big(size: int, limit: int) -> RemoteProtocolError:
+    return RemoteProtocolError(
+        f"multipart message of {size} octets exceeds maxmsgsize {limit}",
+        emsgsize=True,
+        zmtp_code=_WS,
+    )
+
+
 def _ws_error(reason: str) -> RemoteProtocolError:
     return RemoteProtocolError(reason, zmtp_code=_WS)
 
@@ -216,7 +225,8 @@ class ZwsConnection:
         identity: our routing id (READY's ``Identity``; the first message of the
             bare ``ZWS2.0``).
         metadata: extra READY properties.
-        maxmsgsize: largest accepted frame body (-1: none).
+        maxmsgsize: largest accepted frame body, and largest multipart message (the
+            sum of its frames, as :class:`~trinq.zmtp.FrameDecoder`), -1: none.
         check_socket_type: refuse peers whose ``Socket-Type`` is incompatible.
         max_parts: most frames a data message may have (None: the socket type's).
         received: octets that arrived with the HTTP upgrade, before the codec existed.
@@ -276,6 +286,8 @@ class ZwsConnection:
         self._pending_len = 0
         self._need = 1
         self._parts: list[bytes] = []
+        #: octets of the frames in ``_parts`` (counted only with a maxmsgsize)
+        self._parts_size = 0
         self._error: RemoteProtocolError | None = None
         self._eof = False
         self._initiated = False
@@ -578,6 +590,7 @@ class ZwsConnection:
         n = len(buf)
         pos = 0
         parts = self._parts
+        parts_size = self._parts_size
         limit = self._limit
         max_more = self._max_more
         peer_mask = self._peer_mask
@@ -663,8 +676,19 @@ class ZwsConnection:
                             zmtp_code=ProtocolErrorCode.UNSPECIFIED,
                         )
                     parts.append(body)
+                    if limit != _NO_LIMIT:
+                        parts_size += len(body)
+                        if parts_size > limit:  # maxmsgsize bounds the message
+                            parts = []
+                            raise _message_too_big(parts_size, self.maxmsgsize)
                     continue
                 if parts:
+                    if limit != _NO_LIMIT:
+                        parts_size += len(body)
+                        if parts_size > limit:
+                            parts = []
+                            raise _message_too_big(parts_size, self.maxmsgsize)
+                        parts_size = 0
                     parts.append(body)
                     msg = tuple(parts)
                     parts = []
@@ -675,6 +699,7 @@ class ZwsConnection:
         except RemoteProtocolError:
             self._buf = buf[pos:]
             self._parts = parts
+            self._parts_size = 0
             self._need = 1
             self.messages_put += count
             raise
@@ -685,11 +710,13 @@ class ZwsConnection:
             self._stalled = msg
             self._buf = buf[pos:]
             self._parts = parts
+            self._parts_size = parts_size
             self._need = 1
             self.messages_put += count - 1
             raise
         self._buf = buf[pos:] if pos else buf
         self._parts = parts
+        self._parts_size = parts_size
         self._need = need
         self.messages_put += count
 
@@ -715,9 +742,16 @@ class ZwsConnection:
                         "a multipart message with too many frames for this socket type",
                         zmtp_code=ProtocolErrorCode.UNSPECIFIED,
                     )
-                self._parts.append(body)
-                continue
+            if self._parts or flags & _MORE:
+                total = self._parts_size + len(body)
+                if total > self._limit:  # maxmsgsize bounds the message
+                    self._parts = []
+                    self._parts_size = 0
+                    raise _message_too_big(total, self.maxmsgsize)
+                self._parts_size = total if flags & _MORE else 0
             self._parts.append(body)
+            if flags & _MORE:
+                continue
             msg = tuple(self._parts)
             self._parts = []
             try:
