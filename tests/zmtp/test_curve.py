@@ -274,6 +274,105 @@ def test_batched_encoding_is_per_message_encoding_in_any_chunking(
     assert got == [zmtp.Message(m) for m in messages] * 2
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(
+            st.lists(st.binary(max_size=40), min_size=1, max_size=3),  # a message
+            st.just("PING"),  # a command inside the boxes
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(1, 300),
+    st.sets(st.integers(0, 40), max_size=6),
+)
+def test_events_into_decodes_runs_of_messages_with_refusals_in_any_chunking(
+    items: list[Any], chunk: int, refuse_at: set[int]
+) -> None:
+    """The receive fast path (``decode_run``: runs of single-frame messages in one
+    call) hands over exactly what frame-by-frame decoding gives -- messages in order,
+    multipart ones whole, commands as events where they were -- whatever the chunking,
+    and a ``put`` that refuses (a full RCVHWM) loses nothing: the refused message is
+    ``take_stalled()``, the rest follows in order."""
+    steps = Steps(Keys(), "DEALER", "ROUTER", raw_messages=True)
+    steps.complete()
+    c, s = steps.c, steps.s
+    assert s.mechanism.decode_run is not None
+    wire = b""
+    expected: list[Any] = []
+    for item in items:
+        if item == "PING":
+            wire += c.send_command(zmtp.Ping(0, b"x"))
+            expected.append(zmtp.Ping(0, b"x"))
+        else:
+            wire += c.send_message(item)
+            expected.append(tuple(item))
+    got: list[Any] = []
+    offers = 0
+
+    def put(msg: Any) -> None:
+        nonlocal offers
+        offers += 1
+        if offers in refuse_at:
+            raise trio_would_block()
+        got.append(msg)
+
+    def drain(data: bytes | None) -> None:
+        while True:
+            try:
+                events = s.events_into(put, data)
+            except WouldBlockForTest:
+                got.append(s.take_stalled())
+                data = None
+                continue
+            data = None
+            if not events:
+                return
+            got.extend(events)
+
+    for i in range(0, len(wire), chunk):
+        drain(wire[i : i + chunk])
+    assert got == expected
+
+
+class WouldBlockForTest(Exception):
+    pass
+
+
+def trio_would_block() -> Exception:
+    return WouldBlockForTest()
+
+
+def test_run_decoder_leaves_errors_to_the_checking_path() -> None:
+    """A replayed nonce or a box that does not open inside a run: the messages before
+    it are delivered, then the connection fails as frame-by-frame decoding would."""
+    steps = Steps(Keys(), "PUSH", "PULL", raw_messages=True)
+    steps.complete()
+    c, s = steps.c, steps.s
+    first = c.send_message([b"one"])
+    wire = first + c.send_message([b"two"]) + first  # the first MESSAGE replayed
+    got: list[Any] = []
+    with pytest.raises(zmtp.RemoteProtocolError) as info:
+        events = s.events_into(got.append, wire)
+        assert events == []
+        s.events_into(got.append, None)
+    assert got == [(b"one",), (b"two",)]
+    assert info.value.zmtp_code == E.INVALID_SEQUENCE
+    steps = Steps(Keys(), "PUSH", "PULL", raw_messages=True)
+    steps.complete()
+    c, s = steps.c, steps.s
+    one = c.send_message([b"one"])
+    bad = bytearray(c.send_message([b"two"]))
+    bad[-1] ^= 0xFF  # the box no longer opens
+    got = []
+    with pytest.raises(zmtp.RemoteProtocolError) as info:
+        events = s.events_into(got.append, one + bytes(bad))
+        s.events_into(got.append, None)
+    assert got == [(b"one",)]
+    assert info.value.zmtp_code == E.CRYPTOGRAPHIC
+
+
 def test_raw_messages_and_send_before_ready() -> None:
     keys = Keys()
     c = zmtp.Connection("PUSH", mechanism=keys.client())

@@ -474,8 +474,23 @@ class Connection:
                 decoder.stalled = msg  # take_stalled() returns it
                 refused.append(exc)
 
+        run = self.mechanism.decode_run
+
+        def fast(wire: list[Any]) -> int:
+            """The mechanism's run decoder over ``wire``, while it may: nothing refused
+            yet, no multipart message half assembled."""
+            if refused or self._rx_parts or run is None:
+                return 0
+            done: int
+            done, exc, msg = run(wire, put)
+            self.messages_put += done
+            if exc is not None:
+                decoder.stalled = msg
+                refused.append(exc)
+            return done
+
         try:
-            self._step_slow(pending, counted)
+            self._step_slow(pending, counted, fast if run is not None else None)
         except RemoteProtocolError as exc:
             self._fail(exc)  # what came before the error first; the next call raises
             if not pending and not refused:
@@ -573,27 +588,46 @@ class Connection:
             else:
                 self._step_slow(events)
 
-    def _step_slow(self, events: deque[Any], put: Callable[[Any], object] | None = None) -> None:
+    def _step_slow(
+        self,
+        events: deque[Any],
+        put: Callable[[Any], object] | None = None,
+        fast: Callable[[list[Any]], int] | None = None,
+    ) -> None:
         """Non-transparent mechanisms: the decoder splits frames in one tight loop
         (:meth:`FrameDecoder.read_messages`; a CURVE MESSAGE is one data frame), the
         mechanism decodes each, and messages are assembled here. With ``put``
         (:meth:`_events_into_slow`), data messages go to ``put`` until the first
-        command; from there on everything is queued on ``events``, in order."""
+        command; from there on everything is queued on ``events``, in order. ``fast``
+        (with ``put``) decodes a leading run of plain data messages in one call and
+        says how many of the wire messages it took."""
         decoder = self._decoder
         wire: list[Any] = []
         while True:
             try:
                 cmd = decoder.read_messages(wire.append, None)
             except RemoteProtocolError:
-                self._decode_wire(wire, events, 0, put)  # the frames before the bad one
+                self._decode_run(wire, events, put, fast)  # the frames before the bad one
                 raise
             if wire:
-                self._decode_wire(wire, events, 0, put)
+                self._decode_run(wire, events, put, fast)
                 wire.clear()
             if cmd is None:
                 return
-            put = None  # a wire-level command: what follows it is queued
+            put = fast = None  # a wire-level command: what follows it is queued
             self._decode_wire([(cmd[1],)], events, cmd[0])
+
+    def _decode_run(
+        self,
+        wire: list[Any],
+        events: deque[Any],
+        put: Callable[[Any], object] | None,
+        fast: Callable[[list[Any]], int] | None,
+    ) -> None:
+        """:meth:`_decode_wire`, after ``fast`` (if any) has taken what it can."""
+        start = fast(wire) if fast is not None else 0
+        if start < len(wire):
+            self._decode_wire(wire[start:] if start else wire, events, 0, put)
 
     def _decode_wire(
         self,

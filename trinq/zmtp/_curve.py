@@ -365,6 +365,62 @@ def _message_decoder(
     return decode
 
 
+def _message_run_decoder(
+    parts: _Direct, mech: CurveMechanism
+) -> Callable[[list[Any], Callable[[Any], object]], tuple[int, Any, Any]]:
+    """``mech.decode_run`` once READY (see :attr:`Mechanism.decode_run`): the receive
+    side of a run of single-frame data messages in one loop, each MESSAGE's box opened
+    into a buffer kept between calls and its frame put as a 1-tuple. It stops, leaving
+    the frame to :meth:`CurveMechanism.decode`, at anything else -- a frame with MORE,
+    a command, a replayed nonce, a box that does not open -- so errors are raised
+    there, by the one checking path. (Per message this saves the calls and tuples of
+    decoding frame by frame: a fifth of a 16-byte message's receive cost.)"""
+    alloc, buffer, _, c_open = parts
+    key = mech._live_key
+    prefix = mech._rx_prefix
+    from_bytes = int.from_bytes
+    message = _MESSAGE
+    kept: Any = None
+    kept_buf: Any = None
+    kept_size = 0
+
+    def decode_run(wire: list[Any], put: Callable[[Any], object]) -> tuple[int, Any, Any]:
+        nonlocal kept, kept_buf, kept_size
+        rx_nonce = mech._rx_nonce
+        done = 0
+        msg: Any = None
+        try:
+            for outer in wire:
+                if len(outer) != 1:
+                    break
+                body = outer[0]
+                n = len(body) - 32  # flags octet + frame
+                short = body[8:16]
+                nonce = from_bytes(short, "big")
+                if n < 1 or nonce <= rx_nonce or body[:8] != message:
+                    break
+                if n <= kept_size:
+                    out, out_buf = kept, kept_buf
+                else:
+                    out = alloc("unsigned char[]", n)
+                    out_buf = buffer(out)
+                    if n <= _RX_KEEP:
+                        kept, kept_buf, kept_size = out, out_buf, n
+                if c_open(out, body[16:], n + 16, prefix + short, key) or out[0] & 3:
+                    break  # (MORE or COMMAND: decoded again by the checking path)
+                rx_nonce = nonce
+                msg = (out_buf[1:n],)
+                done += 1
+                put(msg)
+        except BaseException as exc:  # raised by put: msg is decoded, counted, refused
+            mech._rx_nonce = rx_nonce
+            return done, exc, msg
+        mech._rx_nonce = rx_nonce
+        return done, None, None
+
+    return decode_run
+
+
 _loaded: _Sodium | None = None
 
 
@@ -443,6 +499,7 @@ class CurveMechanism(Mechanism):
         direct = self._sodium.direct
         if direct is not None and self._key is not None:
             self.decode = _message_decoder(direct, self)  # type: ignore[method-assign,assignment]
+            self.decode_run = _message_run_decoder(direct, self)
 
     def _ready_key(self) -> bytes:
         key = self._live_key

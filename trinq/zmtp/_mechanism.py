@@ -69,7 +69,8 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from ._commands import decode_metadata, error_body, ready_body
 from ._errors import (
@@ -216,6 +217,16 @@ class Mechanism(abc.ABC):
     def decode(self, flags: int, body: bytes) -> tuple[int, bytes]:
         """Transform one incoming post-handshake frame (default: identity)."""
         return flags, body
+
+    #: Optional, set once READY by a mechanism that can decode many frames in one
+    #: call (CURVE): ``decode_run(wire, put) -> (done, exc, msg)`` decodes ``wire[0]``,
+    #: ``wire[1]``, ... (each a tuple of the wire frames of one outer message) while
+    #: each is one frame holding a whole single-frame data message, hands each
+    #: message (a 1-tuple) to ``put``, and stops at the first it cannot do so (left
+    #: for :meth:`decode`, which also raises its errors). ``done`` counts the
+    #: messages handed to ``put``; if ``put`` raised, ``exc`` is what it raised and
+    #: ``msg`` the message it refused (counted in ``done``).
+    decode_run: Callable[[list[Any], Callable[[Any], object]], tuple[int, Any, Any]] | None = None
 
     def encode_message(self, frames: Sequence[BytesLike]) -> bytes:
         """Wire octets (framing included) for one data message, via :meth:`encode`."""
