@@ -584,6 +584,7 @@ class Engine:
                 else:
                     data = None  # decode what is buffered
                 events, stalled = decode_into(codec, put, data)  # pyright: ignore[reportArgumentType]
+                data = None  # (an idle connection need not keep its last read alive)
                 while stalled is not NOT_STALLED:  # RCVHWM: stop reading until there is room
                     await self.put_blocking(stalled)
                     events, stalled = decode_into(codec, put, None)

@@ -344,6 +344,27 @@ def trio_would_block() -> Exception:
     return WouldBlockForTest()
 
 
+def test_what_follows_a_refused_message_survives_the_end_of_the_stream() -> None:
+    """A refusal leaves the rest of the read undecoded (``_wire_rest``); if the peer
+    then closes, ``events()`` still returns all of it, in order, before the close."""
+    steps = Steps(Keys(), "PUSH", "PULL", raw_messages=True)
+    steps.complete()
+    c, s = steps.c, steps.s
+    wire = b"".join(c.send_message([b"m%d" % i]) for i in range(10))
+    got: list[Any] = []
+
+    def put(msg: Any) -> None:
+        if len(got) == 3:
+            raise WouldBlockForTest
+        got.append(msg)
+
+    with pytest.raises(WouldBlockForTest):
+        s.events_into(put, wire)
+    got.append(s.take_stalled())
+    s.receive_data(b"")
+    assert got + s.events() == [(b"m%d" % i,) for i in range(10)] + [zmtp.ConnectionClosed()]
+
+
 def test_run_decoder_leaves_errors_to_the_checking_path() -> None:
     """A replayed nonce or a box that does not open inside a run: the messages before
     it are delivered, then the connection fails as frame-by-frame decoding would."""

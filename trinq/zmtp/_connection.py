@@ -245,6 +245,9 @@ class Connection:
         self._refused = False
         # Data frames of a message being assembled (non-transparent mechanisms).
         self._rx_parts: list[bytes] = []
+        # Wire messages split from the buffer but not decoded yet: what followed a
+        # message that ``put`` refused on the run-decoding path (``_step_slow``).
+        self._wire_rest: list[Any] = []
         self._fast_rx = False
         self._can_send = False
         self._transparent = self.mechanism.transparent
@@ -426,7 +429,6 @@ class Connection:
             if (
                 self.state is ConnectionState.READY
                 and not self._transparent
-                and not self._events
                 and self._factory is None
                 and not self._eof
             ):
@@ -478,7 +480,8 @@ class Connection:
 
         def fast(wire: list[Any]) -> int:
             """The mechanism's run decoder over ``wire``, while it may: nothing refused
-            yet, no multipart message half assembled."""
+            yet, no multipart message half assembled. Returns how many of ``wire`` it
+            took; after a refusal, -1 - that (the rest stays undecoded)."""
             if refused or self._rx_parts or run is None:
                 return 0
             done: int
@@ -487,8 +490,28 @@ class Connection:
             if exc is not None:
                 decoder.stalled = msg
                 refused.append(exc)
+                return -1 - done
             return done
 
+        def drain() -> list[Any]:
+            """Put what is queued from earlier, up to the first command (returned)."""
+            out: list[Any] = []
+            while pending:
+                item = pending.popleft()
+                if type(item) is not tuple:
+                    out.append(item)
+                    break
+                counted(item)
+                if refused:
+                    raise refused[0]
+            return out
+
+        if pending:
+            # what a refusal (a full RCVHWM) or a command left queued goes first; then,
+            # if that is all, decoding goes on on the fast path (not the events() one)
+            out = drain()
+            if out or pending:
+                return out
         try:
             self._step_slow(pending, counted, fast if run is not None else None)
         except RemoteProtocolError as exc:
@@ -497,16 +520,7 @@ class Connection:
                 raise
         if refused:
             raise refused[0]
-        out: list[Any] = []
-        while pending:
-            item = pending.popleft()
-            if type(item) is not tuple:
-                out.append(item)
-                break
-            counted(item)
-            if refused:
-                raise refused[0]
-        return out
+        return drain()
 
     def take_stalled(self) -> Any:
         """The message whose ``put`` raised in :meth:`events_into` (``None`` if none)."""
@@ -602,6 +616,11 @@ class Connection:
         (with ``put``) decodes a leading run of plain data messages in one call and
         says how many of the wire messages it took."""
         decoder = self._decoder
+        rest = self._wire_rest
+        if rest:  # split earlier, not decoded yet: it comes first
+            self._wire_rest = []
+            if not self._decode_run(rest, events, put, fast):
+                return
         wire: list[Any] = []
         while True:
             try:
@@ -610,7 +629,8 @@ class Connection:
                 self._decode_run(wire, events, put, fast)  # the frames before the bad one
                 raise
             if wire:
-                self._decode_run(wire, events, put, fast)
+                if not self._decode_run(wire, events, put, fast):
+                    return  # put refused: the rest waits (in _wire_rest and the buffer)
                 wire.clear()
             if cmd is None:
                 return
@@ -623,11 +643,18 @@ class Connection:
         events: deque[Any],
         put: Callable[[Any], object] | None,
         fast: Callable[[list[Any]], int] | None,
-    ) -> None:
-        """:meth:`_decode_wire`, after ``fast`` (if any) has taken what it can."""
+    ) -> bool:
+        """:meth:`_decode_wire`, after ``fast`` (if any) has taken what it can. False:
+        ``put`` refused a message of the fast run, whose undecoded rest is kept in
+        :attr:`_wire_rest` for the next call (so it is decoded once, when there is
+        room, on the fast path)."""
         start = fast(wire) if fast is not None else 0
+        if start < 0:
+            self._wire_rest = wire[-1 - start :]
+            return False
         if start < len(wire):
             self._decode_wire(wire[start:] if start else wire, events, 0, put)
+        return True
 
     def _decode_wire(
         self,
