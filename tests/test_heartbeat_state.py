@@ -15,9 +15,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trinq import _heartbeat
+from trinq import _heartbeat, zmtp
 from trinq._heartbeat import (
     MAX_PING_TTL,
+    MAX_PONG_CONTEXT,
+    MAX_WS_PONG_PAYLOAD,
     NO_TRAFFIC,
     TTL_EXPIRED,
     HeartbeatAction,
@@ -218,10 +220,22 @@ def test_late_poll_reports_everything_due() -> None:
 
 
 @pytest.mark.parametrize(
-    ("context", "echo"), [(b"", b""), (b"LOL", b"LOL"), (bytes(range(58)), bytes(range(16)))]
+    ("context", "kept"),
+    [
+        (b"", b""),
+        (b"LOL", b"LOL"),
+        (bytes(range(58)), bytes(range(58))),
+        (bytes(range(125)), bytes(range(125))),
+        (bytes(range(200)), bytes(range(125))),
+    ],
 )
-def test_pong_context_is_truncated_to_16_octets(context: bytes, echo: bytes) -> None:
-    assert pong_context(context) == echo
+def test_pong_context_keeps_what_a_websocket_pong_echoes(context: bytes, kept: bytes) -> None:
+    """An owed PONG keeps up to a WebSocket pong's 125 octets (a ws ping's whole
+    payload); a ZMTP PONG command cuts that to 16 when it is encoded."""
+    assert MAX_WS_PONG_PAYLOAD == 125 and MAX_PONG_CONTEXT == 16
+    assert pong_context(context) == kept
+    pong = zmtp.pong_body(pong_context(context))
+    assert pong == b"\x04PONG" + context[:MAX_PONG_CONTEXT]
 
 
 steps_st = st.lists(

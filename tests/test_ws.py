@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 import trio
+from rawwspeer import BINARY, PONG, RawWsPeer, ws_ping
+from rawwspeer import ping as zmtp_ping
 
 import trinq
 from trinq import zmtp
@@ -599,6 +601,32 @@ async def test_raw_client_gets_pong_for_its_ping(ctx) -> None:
             assert await client.events() == [zmtp.Pong(b"ctx")]
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [bytes(range(125)), b"", b"x" * 17, b"0123456789abcdef"],
+    ids=["125-octets", "empty", "17-octets", "16-octets"],
+)
+async def test_websocket_pong_echoes_the_whole_ping_payload(ctx, payload: bytes) -> None:
+    """RFC 6455 §5.5.3: the pong answering a WebSocket ping carries the ping's payload
+    unchanged, all of it (a control frame's up to 125 octets), not a ZMTP PONG's 16;
+    a ZMTP PING command over ws is still answered by a PONG command cut to 16."""
+    with trio.fail_after(10):
+        pull = ctx.socket(trinq.PULL)
+        ep = await pull.bind("ws://127.0.0.1:0/pong")
+        peer = await RawWsPeer.connect(ep)
+        try:
+            await peer.handshake("PUSH")
+            await peer.send(ws_ping(payload))
+            assert await peer.read_ws_frame() == (PONG, payload)
+            await peer.send(zmtp_ping(0, payload))
+            assert await peer.read_ws_frame() == (BINARY, b"\x02\x04PONG" + payload[:16])
+            # and a ws ping after the PING command gets a ws pong again
+            await peer.send(ws_ping(payload[::-1]))
+            assert await peer.read_ws_frame() == (PONG, payload[::-1])
+        finally:
+            await peer.aclose()
+
+
 # --- the bare ZWS2.0 subprotocol (a browser's few lines of JS) --------------------------
 
 
@@ -1081,6 +1109,30 @@ def test_codec_ping_pong_mapping() -> None:
     # a close frame ends the connection
     s.receive_data(b"\x88\x80" + b"\x00\x00\x00\x00")
     assert s.events() == [zmtp.ConnectionClosed()]
+
+
+@pytest.mark.parametrize("n", [0, 1, 16, 17, 125])
+def test_codec_pong_frame_carries_the_whole_context(n: int) -> None:
+    """A Pong answering a WebSocket ping is a pong frame with the whole context (0..125
+    octets, as RFC 6455 §5.5.3 wants it echoed); answering a ZMTP PING command, a PONG
+    command with at most 16 octets of it."""
+    c, s = connected_pair()
+    payload = bytes(range(n))
+    s.receive_data(masked_frame(0x89, payload))
+    assert s.events() == [zmtp.Ping(0, payload)]
+    assert s.send_command(zmtp.Pong(payload)) == bytes((0x8A, n)) + payload
+    c.receive_data(s.send_command(zmtp.Pong(payload)))
+    assert c.events() == [zmtp.Pong(payload)]
+    # the server's ping to the client: the client's (masked) pong echoes it all too
+    c.receive_data(s.send_command(zmtp.Ping(0, payload)))
+    assert c.events() == [zmtp.Ping(0, payload)]
+    s.receive_data(c.send_command(zmtp.Pong(payload)))
+    assert s.events() == [zmtp.Pong(payload)]
+    # a ZMTP PING command is answered with a PONG command cut to 16 octets
+    s.receive_data(masked_frame(0x82, b"\x02" + zmtp.ping_body(0, payload)))
+    assert s.events() == [zmtp.Ping(0, payload)]
+    body = b"\x02\x04PONG" + payload[:16]  # the flags octet, then the PONG command
+    assert s.send_command(zmtp.Pong(payload)) == bytes((0x82, len(body))) + body
 
 
 def test_codec_join_and_error_commands() -> None:

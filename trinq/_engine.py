@@ -226,7 +226,9 @@ class Engine:
     def _owe_pong(self, ping_context: bytes) -> None:
         """Answer a PING: at most one PONG is ever owed, carrying the newest PING's
         context (libzmq keeps one pending PONG per connection). A peer that PINGs and
-        never reads therefore cannot make the command queue grow."""
+        never reads therefore cannot make the command queue grow. The context is kept
+        whole up to a WebSocket pong's 125 octets (:func:`pong_context`); the codec
+        cuts it to 16 for a ZMTP PONG command."""
         owed = self._pong_context is not None
         self._pong_context = pong_context(ping_context)
         if not owed:

@@ -22,7 +22,9 @@ so far, and it answers with what to do. Rules, as libzmq applies them:
    expired deadline is then dropped, and no PING timeout is armed (libzmq arms none
    while its input is stopped).
 
-The answer to a PING (a PONG echoing :func:`pong_context`) is the engine's job.
+The answer to a PING (a PONG echoing :func:`pong_context`) is the engine's job; the
+codec cuts that context to what its PONG carries: a ZMTP PONG command at most
+:data:`MAX_PONG_CONTEXT` octets, a WebSocket pong frame its ping's whole payload.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import math
 __all__ = [
     "MAX_PING_TTL",
     "MAX_PONG_CONTEXT",
+    "MAX_WS_PONG_PAYLOAD",
     "NO_TRAFFIC",
     "TTL_EXPIRED",
     "HeartbeatAction",
@@ -42,8 +45,11 @@ __all__ = [
 
 #: the largest TTL (deciseconds) libzmq reads back correctly (16-bit ms)
 MAX_PING_TTL = 655
-#: a PONG echoes at most this many octets of the PING's context
+#: a ZMTP PONG command echoes at most this many octets of the PING's context (libzmq)
 MAX_PONG_CONTEXT = 16
+#: a WebSocket pong echoes its ping's whole payload (RFC 6455 §5.5.3), at most this
+#: many octets (a control frame's, §5.5)
+MAX_WS_PONG_PAYLOAD = 125
 #: reasons that come with :attr:`HeartbeatAction.TIMED_OUT`
 NO_TRAFFIC = "no traffic within heartbeat_timeout"
 TTL_EXPIRED = "peer's heartbeat TTL expired"
@@ -59,8 +65,13 @@ class HeartbeatAction(enum.Enum):
 
 
 def pong_context(ping_context: bytes) -> bytes:
-    """The context a PONG answering a PING with ``ping_context`` carries."""
-    return ping_context[:MAX_PONG_CONTEXT]
+    """What a PONG owed for a PING with ``ping_context`` keeps of it: as much as any
+    PONG echoes, which is a WebSocket pong's :data:`MAX_WS_PONG_PAYLOAD` octets (a
+    ws ping's whole payload), so no more of a huge ZMTP PING context is held. The
+    codec encoding the PONG cuts it to what its PONG carries: a ZMTP PONG command
+    :data:`MAX_PONG_CONTEXT` octets (``trinq.zmtp.pong_body``), a WebSocket pong all
+    of it."""
+    return ping_context[:MAX_WS_PONG_PAYLOAD]
 
 
 class HeartbeatState:

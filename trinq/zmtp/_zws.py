@@ -22,8 +22,10 @@ What libzmq does, and so what this codec does (docs/interop.md §16):
   received ping is reported as :class:`~trinq.zmtp.Ping` (TTL 0, the ping's payload
   as context) and a pong as :class:`~trinq.zmtp.Pong`; :meth:`ZwsConnection.send_command`
   encodes ``Ping``/``Pong`` as ping/pong frames (a ZMTP PING *command* from a peer is
-  answered with a ZMTP PONG command). So an engine's heartbeat logic is the same over
-  ws as over ZMTP;
+  answered with a ZMTP PONG command). A pong frame carries the ``Pong``'s whole context,
+  so the pong answering a ping echoes its payload unchanged (0..125 octets, RFC 6455
+  §5.5.3); a PONG command, as over ZMTP, at most 16 octets of it. So an engine's
+  heartbeat logic is the same over ws as over ZMTP;
 * a close frame ends the connection (:class:`~trinq.zmtp.ConnectionClosed`);
 * a text message, a fragmented message (FIN clear, or a continuation frame), an
   empty binary message, reserved bits, a wrong mask bit (client frames are masked,
@@ -908,8 +910,9 @@ class ZwsConnection:
 
     def send_command(self, cmd: Any) -> bytes:
         """The octets for a command: Subscribe/Cancel as ``\\x01``/``\\x00`` messages,
-        Ping/Pong as WebSocket ping/pong frames (a ZMTP PONG command when the peer's
-        last PING was a command), Join/Leave/Error as command messages."""
+        Ping/Pong as WebSocket ping/pong frames with the whole context (a ZMTP PONG
+        command, its context cut to 16 octets, when the peer's last PING was a
+        command), Join/Leave/Error as command messages."""
         t = type(cmd)
         if t is Error:
             return self._frame(_COMMAND, error_body(cmd.reason))
