@@ -48,16 +48,17 @@ def _make_fast() -> Callable[[], bool] | None:
         _run.Runner: "ki_pending",
         _run.Task: "_cancel_status",
     }
+    task_fields = {a.name for a in getattr(_run.Task, "__attrs_attrs__", ())}
+    if "_runner" not in task_fields:
+        return None  # pragma: no cover - another trio layout
     for cls, name in fields.items():
         attributes = getattr(cls, "__attrs_attrs__", ())
         if run_context is None or name not in {a.name for a in attributes}:
             return None  # pragma: no cover - another trio layout
 
     def cancel_requested() -> bool:
-        context = run_context
-        requested: bool = (
-            context.task._cancel_status.effectively_cancelled or context.runner.ki_pending
-        )
+        task = run_context.task
+        requested: bool = task._cancel_status.effectively_cancelled or task._runner.ki_pending
         return requested
 
     return cancel_requested
