@@ -161,6 +161,7 @@ class SocketCore:
             endpoint,
             conflate=opts.conflate,
             shared_encoder=shared_encoder,
+            batched=True,
         )
 
     @enable_ki_protection

@@ -70,7 +70,7 @@ from ._heartbeat import HeartbeatAction, HeartbeatState, pong_context
 from ._io import LeanSocketStream
 from ._loan import ReadLoan
 from ._monitor import Event
-from ._pipe import WAKE, Encoded, Pipe
+from ._pipe import WAKE, Batch, Encoded, Pipe
 
 __all__ = ["Engine", "Outcome"]
 
@@ -670,6 +670,8 @@ class Engine:
         senders = core.senders
         wake = WAKE
         encoded = Encoded
+        batched = Batch
+        taken = pipe.taken
         max_messages = WRITE_BATCH_MESSAGES
         max_bytes = WRITE_BATCH_BYTES
         ended = False
@@ -697,7 +699,23 @@ class Engine:
                             pipe.disable_direct()
                 # Take the first item and everything else queued, up to the caps.
                 while True:
-                    if type(m) is list:
+                    if type(m) is batched:
+                        # a batch of sends (Pipe._send_batched): no more appends to it
+                        taken(m)
+                        for x in m:
+                            if type(x) is encoded:
+                                if batch:
+                                    chunks.append(encode(batch))
+                                    nsent += len(batch)
+                                    batch = []
+                                chunks.append(x.data)
+                                nsent += 1
+                                nbytes += len(x.data)
+                            else:
+                                batch.append(x)
+                                for f in x:
+                                    nbytes += len(f)
+                    elif type(m) is list:
                         batch.append(m)
                         for f in m:
                             nbytes += len(f)

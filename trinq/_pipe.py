@@ -33,7 +33,7 @@ import trio
 
 from ._routing.pipe_like import RecvNowait, SendNowait
 
-__all__ = ["WAKE", "Carrier", "Encoded", "Pipe", "PipeStatistics"]
+__all__ = ["BATCH_MESSAGES", "WAKE", "Batch", "Carrier", "Encoded", "Pipe", "PipeStatistics"]
 
 Msg = list[bytes]
 
@@ -76,6 +76,26 @@ class Encoded:
         self.data = data
 
 
+#: Most messages one :class:`Batch` holds before the next send starts another.
+BATCH_MESSAGES = 64
+
+
+class Batch(list):  # type: ignore[type-arg]
+    """Outbound messages queued on ``out`` as ONE channel item (a batched pipe).
+
+    The newest batch stays open: while the writer has not taken it (``taken``),
+    the next sends append to it instead of making a channel item each, as libzmq's
+    ypipe writes many messages and flushes once. The writer sets ``taken`` when it
+    processes the batch, and later sends start a new one.
+    """
+
+    __slots__ = ("taken",)
+
+    def __init__(self, first: Any) -> None:
+        super().__init__((first,))
+        self.taken = False
+
+
 @attrs.frozen
 class PipeStatistics:
     """A snapshot of one pipe (see :meth:`trinq.Socket.statistics`)."""
@@ -91,9 +111,14 @@ class Pipe:
     """One peer's queues; see the module docstring."""
 
     __slots__ = (
+        "_batched",
         "_conflate",
         "_in_recv",
         "_in_send",
+        "_open",
+        "_out_cap",
+        "_out_closed",
+        "_out_count",
         "_out_recv",
         "_out_send",
         "carrier",
@@ -119,19 +144,31 @@ class Pipe:
         *,
         conflate: bool = False,
         shared_encoder: Callable[[Msg], bytes] | None = None,
+        batched: bool = False,
     ) -> None:
         if conflate:
             # ZMQ_CONFLATE: each queue holds only the newest message.
             sndhwm = rcvhwm = 1
-        out_send, out_recv = trio.open_memory_channel[Msg](sndhwm if sndhwm > 0 else math.inf)
+            batched = False
+        out_cap = sndhwm if sndhwm > 0 else math.inf
+        # A batched pipe bounds its messages itself (_out_count); its channel items
+        # are batches, commands' WAKEs and a direct write's remainder.
+        out_send, out_recv = trio.open_memory_channel[Msg](math.inf if batched else out_cap)
         in_send, in_recv = trio.open_memory_channel[Msg](rcvhwm if rcvhwm > 0 else math.inf)
         self._conflate = conflate
         self._out_send = out_send
         self._out_recv = out_recv
         self._in_send = in_send
         self._in_recv = in_recv
+        self._batched = batched
+        self._out_cap = out_cap
+        #: messages in this pipe's batches that the writer has not taken yet
+        self._out_count = 0
+        #: the newest batch (appended to until the writer takes it)
+        self._open: Batch | None = None
+        self._out_closed = False
         #: Enqueue a whole message for the peer; raises trio.WouldBlock at SNDHWM.
-        self.send_nowait: SendNowait = self._send_conflate if conflate else out_send.send_nowait
+        self.send_nowait: SendNowait = self._queue_send()
         #: Take one whole message from the peer; trio.WouldBlock when empty,
         #: trio.EndOfChannel once terminated and drained.
         self.recv_nowait: RecvNowait = in_recv.receive_nowait
@@ -151,6 +188,11 @@ class Pipe:
         self.peer_minor = 1
         self.peer_address = ""
         self.terminated = False
+        if not hasattr(self, "_batched"):  # a subclass with queues of its own
+            self._batched = False
+            self._out_count = 0
+            self._open = None
+            self._out_closed = False
         #: Free for the pattern's per-pipe bookkeeping.
         self.state: Any = None
 
@@ -159,6 +201,34 @@ class Pipe:
 
     # --- direct writes --------------------------------------------------------------
 
+    def _queue_send(self) -> SendNowait:
+        """How a message is queued for the writer: appended to a batch, or one channel
+        item per message (not batched), or replacing the queued one (conflate)."""
+        if self._conflate:
+            return self._send_conflate
+        return self._send_batched if self._batched else self._out_send.send_nowait
+
+    def _send_batched(self, msg: Msg) -> None:
+        """Queue ``msg``: in the open batch if the writer has not taken it yet (no
+        channel operation at all), else in a new batch. SNDHWM counts messages."""
+        if self._out_closed:
+            raise trio.ClosedResourceError
+        if self._out_count >= self._out_cap:
+            raise trio.WouldBlock
+        batch = self._open
+        if batch is not None and not batch.taken and len(batch) < BATCH_MESSAGES:
+            batch.append(msg)
+        else:
+            batch = Batch(msg)
+            self._out_send.send_nowait(batch)
+            self._open = batch
+        self._out_count += 1
+
+    def taken(self, batch: Batch) -> None:
+        """The writer took ``batch``: its messages no longer count against SNDHWM."""
+        batch.taken = True
+        self._out_count -= len(batch)
+
     def enable_direct(self) -> None:
         """Called by an idle writer: route the next message through
         :meth:`_send_direct` so it can be written without waking the writer."""
@@ -166,14 +236,14 @@ class Pipe:
             self.send_nowait = self._send_direct
 
     def disable_direct(self) -> None:
-        self.send_nowait = self._out_send.send_nowait if not self._conflate else self._send_conflate
+        self.send_nowait = self._queue_send()
 
     def _send_direct(self, msg: Msg) -> None:
         carrier = self.carrier
         if carrier is not None and carrier.try_write_now(msg):
             return
         self.disable_direct()
-        self._out_send.send_nowait(msg)
+        self.send_nowait(msg)
 
     # --- conflate ------------------------------------------------------------------
 
@@ -201,6 +271,8 @@ class Pipe:
 
     def writable(self) -> bool:
         """Whether one more message fits under SNDHWM."""
+        if self._batched:
+            return not self.terminated and self._out_count < self._out_cap
         st = self._out_send.statistics()
         return not self.terminated and st.current_buffer_used < st.max_buffer_size
 
@@ -221,11 +293,13 @@ class Pipe:
         until it finishes.
         """
         st = self._out_send.statistics()
-        if st.current_buffer_used:
+        if st.current_buffer_used or self._out_count:
             return True
         return self.carrier is not None and st.tasks_waiting_receive == 0
 
     def outbound_queued(self) -> int:
+        if self._batched:
+            return self._out_count
         return self._out_send.statistics().current_buffer_used
 
     def inbound_queued(self) -> int:
@@ -243,6 +317,7 @@ class Pipe:
     def close_outbound(self) -> None:
         """Refuse new outbound messages; the writer drains what is queued, then ends
         the connection (the engine terminates the pipe then). Inbound stays open."""
+        self._out_closed = True
         self._out_send.close()
 
     def terminate(self) -> None:
@@ -250,5 +325,6 @@ class Pipe:
         if self.terminated:
             return
         self.terminated = True
+        self._out_closed = True
         self._out_send.close()
         self._in_send.close()

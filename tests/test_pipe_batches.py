@@ -1,0 +1,129 @@
+"""Batched outbound pipes (issue 13): many sends, one channel item.
+
+A connection's pipe queues outbound messages in :class:`trinq._pipe.Batch` items: the
+newest batch stays open and later sends append to it until the writer takes it. These
+tests drive a pipe by hand, as the engine's writer does, and then whole sockets: SNDHWM
+still counts messages, order is kept, and closing refuses new messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import trio
+
+import trinq
+from trinq._pipe import BATCH_MESSAGES, Batch, Encoded, Pipe
+
+
+def take_all(pipe: Pipe) -> list[Any]:
+    """What the writer would write now, in order (it marks batches as taken)."""
+    out: list[Any] = []
+    while True:
+        try:
+            item = pipe._out_recv.receive_nowait()
+        except (trio.WouldBlock, trio.EndOfChannel):
+            return out
+        if type(item) is Batch:
+            pipe.taken(item)
+            out.extend(item)
+        else:
+            out.append(item)
+
+
+def test_sends_share_one_channel_item_until_the_writer_takes_it() -> None:
+    pipe = Pipe(1000, 1000, batched=True)
+    for i in range(10):
+        pipe.send_nowait([b"%d" % i])
+    assert pipe._out_recv.statistics().current_buffer_used == 1  # one batch
+    assert pipe.outbound_queued() == 10 and pipe.outbound_pending()
+    assert take_all(pipe) == [[b"%d" % i] for i in range(10)]
+    assert pipe.outbound_queued() == 0
+    pipe.send_nowait([b"after"])  # the taken batch is closed: a new one starts
+    assert pipe._out_recv.statistics().current_buffer_used == 1
+    assert take_all(pipe) == [[b"after"]]
+
+
+def test_a_batch_holds_at_most_batch_messages() -> None:
+    pipe = Pipe(0, 0, batched=True)  # (no SNDHWM)
+    n = 3 * BATCH_MESSAGES + 1
+    for i in range(n):
+        pipe.send_nowait([b"%d" % i])
+    assert pipe._out_recv.statistics().current_buffer_used == 4
+    assert take_all(pipe) == [[b"%d" % i] for i in range(n)]
+
+
+@pytest.mark.parametrize("hwm", [1, 5, BATCH_MESSAGES, BATCH_MESSAGES + 3])
+def test_sndhwm_counts_messages_not_batches(hwm: int) -> None:
+    pipe = Pipe(hwm, 1000, batched=True)
+    for i in range(hwm):
+        assert pipe.writable()
+        pipe.send_nowait([b"%d" % i])
+    assert not pipe.writable()
+    with pytest.raises(trio.WouldBlock):
+        pipe.send_nowait([b"over"])
+    assert pipe.outbound_queued() == hwm
+    assert take_all(pipe) == [[b"%d" % i] for i in range(hwm)]
+    assert pipe.writable()  # the writer took them: room again
+    pipe.send_nowait([b"next"])
+    assert take_all(pipe) == [[b"next"]]
+
+
+def test_order_is_kept_with_encoded_items_and_wakes_between() -> None:
+    pipe = Pipe(1000, 1000, batched=True)
+    pipe.send_nowait([b"a"])
+    pipe.send_nowait(Encoded(b"\x00\x01b"))  # type: ignore[arg-type]
+    pipe._out_send.send_nowait(trinq._pipe.WAKE)  # a command's wake-up (not data)
+    pipe.send_nowait([b"c"])
+    got = take_all(pipe)
+    data = [x for x in got if x is not trinq._pipe.WAKE]
+    assert [x.data if type(x) is Encoded else x for x in data] == [[b"a"], b"\x00\x01b", [b"c"]]
+
+
+def test_closed_pipe_refuses_sends_and_keeps_what_was_queued() -> None:
+    pipe = Pipe(1000, 1000, batched=True)
+    pipe.send_nowait([b"queued"])
+    pipe.close_outbound()
+    with pytest.raises(trio.ClosedResourceError):
+        pipe.send_nowait([b"late"])  # not appended to the open batch either
+    assert take_all(pipe) == [[b"queued"]]
+    pipe.terminate()
+    with pytest.raises(trio.ClosedResourceError):
+        pipe.send_nowait([b"later"])
+
+
+async def test_sockets_over_batched_pipes_keep_order_and_hwm() -> None:
+    """End to end: a tight send loop (batches) is received whole and in order, and a
+    PUSH whose peer does not read stops at SNDHWM messages in its own pipe (DONTWAIT
+    raises Again) -- the batches do not let it queue more."""
+    with trio.fail_after(20):
+        async with trinq.Context() as ctx:
+            pull = ctx.socket(trinq.PULL, rcvhwm=5)
+            push = ctx.socket(trinq.PUSH, sndhwm=7)
+            push.connect(await pull.bind("tcp://127.0.0.1:*"))
+            await push.send(b"first")
+            assert await pull.recv() == b"first"
+            n = 5000
+            async with trio.open_nursery() as nursery:
+
+                async def sender() -> None:
+                    for i in range(n):
+                        await push.send(b"%d" % i)
+
+                nursery.start_soon(sender)
+                assert [await pull.recv() for _ in range(n)] == [b"%d" % i for i in range(n)]
+            # Now fill everything: the PULL's RCVHWM, the kernel buffers, and the pipe.
+            sent = 0
+            with pytest.raises(trinq.Again):
+                while True:
+                    await push.send(b"x" * 65536, trinq.DONTWAIT)
+                    sent += 1
+            (pipe,) = push._core.pipes
+            assert pipe.outbound_queued() <= 7
+            assert not pipe.writable()
+            got = 0
+            while got < sent:
+                await pull.recv()
+                got += 1
+            assert got == sent
