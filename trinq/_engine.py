@@ -64,6 +64,7 @@ import trio
 from trio.lowlevel import enable_ki_protection
 
 from . import zmtp
+from ._channels import fast_send_nowait
 from ._codec import NOT_STALLED, Codec, decode_into
 from ._core import PeerInfo, SocketCore
 from ._heartbeat import HeartbeatAction, HeartbeatState, pong_context
@@ -509,7 +510,7 @@ class Engine:
         elif pipe.conflate:
             put = cast("Callable[[Any], None]", pipe.deliver_nowait)
         else:  # (messages travel as frame tuples too: the channel takes any sequence)
-            put = cast("Callable[[Any], None]", in_send.send_nowait)
+            put = fast_send_nowait(in_send)
         lot = core.receivers
         Message = zmtp.Message
         ERROR = zmtp.ConnectionState.ERROR
