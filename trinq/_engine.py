@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import enum
 import errno
+import itertools
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -673,6 +674,7 @@ class Engine:
         encoded = Encoded
         batched = Batch
         taken = pipe.taken
+        chain_from = itertools.chain.from_iterable
         max_messages = WRITE_BATCH_MESSAGES
         max_bytes = WRITE_BATCH_BYTES
         ended = False
@@ -703,19 +705,23 @@ class Engine:
                     if type(m) is batched:
                         # a batch of sends (Pipe._send_batched): no more appends to it
                         taken(m)
-                        for x in m:
-                            if type(x) is encoded:
-                                if batch:
-                                    chunks.append(encode(batch))
-                                    nsent += len(batch)
-                                    batch = []
-                                chunks.append(x.data)
-                                nsent += 1
-                                nbytes += len(x.data)
-                            else:
-                                batch.append(x)
-                                for f in x:
-                                    nbytes += len(f)
+                        if not m.encoded:  # (only frame sequences: the C-level way)
+                            batch.extend(m)
+                            nbytes += sum(map(len, chain_from(m)))
+                        else:
+                            for x in m:
+                                if type(x) is encoded:
+                                    if batch:
+                                        chunks.append(encode(batch))
+                                        nsent += len(batch)
+                                        batch = []
+                                    chunks.append(x.data)
+                                    nsent += 1
+                                    nbytes += len(x.data)
+                                else:
+                                    batch.append(x)
+                                    for f in x:
+                                        nbytes += len(f)
                     elif type(m) is list:
                         batch.append(m)
                         for f in m:

@@ -89,11 +89,14 @@ class Batch(list):  # type: ignore[type-arg]
     processes the batch, and later sends start a new one.
     """
 
-    __slots__ = ("taken",)
+    __slots__ = ("encoded", "taken")
 
     def __init__(self, first: Any) -> None:
         super().__init__((first,))
         self.taken = False
+        #: it holds an :class:`Encoded` (else only sequences of frames: the writer
+        #: then takes it whole, with C-level list operations)
+        self.encoded = type(first) is Encoded
 
 
 @attrs.frozen
@@ -218,6 +221,8 @@ class Pipe:
         batch = self._open
         if batch is not None and not batch.taken and len(batch) < BATCH_MESSAGES:
             batch.append(msg)
+            if type(msg) is Encoded:  # type: ignore[comparison-overlap]
+                batch.encoded = True
         else:
             batch = Batch(msg)
             self._out_send.send_nowait(batch)
