@@ -18,6 +18,7 @@ import socket
 import struct
 
 import trio
+from rawpeer import RawPeer
 
 # ZWS flags, in the first octet of a binary message's payload
 MORE = 0x01
@@ -139,14 +140,13 @@ def message(*frames: bytes) -> bytes:
     return b"".join(zws(f, MORE if i < len(frames) - 1 else 0) for i, f in enumerate(frames))
 
 
-class RawWsPeer:
-    """One raw ws connection: buffered reads, server frames parsed, upgrade by hand."""
+class RawWsPeer(RawPeer):
+    """One raw ws connection: buffered reads (``RawPeer``'s), server frames parsed,
+    upgrade by hand."""
 
     def __init__(self, stream: trio.abc.Stream, endpoint: str) -> None:
-        self.stream = stream
+        super().__init__(stream)
         self.endpoint = endpoint
-        self.buf = bytearray()
-        self.eof = False
 
     @classmethod
     async def connect(cls, endpoint: str, *, rcvbuf: int | None = None) -> RawWsPeer:
@@ -162,25 +162,6 @@ class RawWsPeer:
             sock.close()
             raise
         return cls(trio.SocketStream(sock), endpoint)
-
-    async def send(self, data: bytes) -> None:
-        await self.stream.send_all(data)
-
-    async def _fill(self) -> bool:
-        data = await self.stream.receive_some(65536)
-        if not data:
-            self.eof = True
-            return False
-        self.buf += data
-        return True
-
-    async def read_exactly(self, n: int) -> bytes:
-        while len(self.buf) < n:
-            if not await self._fill():
-                raise EOFError(f"EOF after {len(self.buf)} of {n} bytes")
-        out = bytes(self.buf[:n])
-        del self.buf[:n]
-        return out
 
     async def read_head(self) -> bytes:
         """The server's HTTP response head (through the blank line)."""

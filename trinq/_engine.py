@@ -702,45 +702,36 @@ class Engine:
                             pipe.disable_direct()
                 # Take the first item and everything else queued, up to the caps.
                 while True:
+                    items: Any = (m,)
                     if type(m) is batched:
                         # a batch of sends (Pipe._send_batched): no more appends to it
                         taken(m)
-                        if not m.encoded:  # (only frame sequences: the C-level way)
+                        if m.encoded:
+                            items = m  # item by item, below
+                        else:  # only frame sequences: taken whole, the C-level way
                             batch.extend(m)
                             nbytes += sum(map(len, chain_from(m)))
-                        else:
-                            for x in m:
-                                if type(x) is encoded:
-                                    if batch:
-                                        chunks.append(encode(batch))
-                                        nsent += len(batch)
-                                        batch = []
-                                    chunks.append(x.data)
-                                    nsent += 1
-                                    nbytes += len(x.data)
-                                else:
-                                    batch.append(x)
-                                    for f in x:
-                                        nbytes += len(f)
-                    elif type(m) is list:
-                        batch.append(m)
-                        for f in m:
-                            nbytes += len(f)
-                    elif m is wake:
-                        pass
-                    elif type(m) is encoded:
-                        # pre-encoded (PUB fan-out): keep the order of the stream
-                        if batch:
-                            chunks.append(encode(batch))
-                            nsent += len(batch)
-                            batch = []
-                        chunks.append(m.data)
-                        nsent += 1
-                        nbytes += len(m.data)
-                    else:  # any other sequence of frames
-                        batch.append(m)
-                        for f in m:
-                            nbytes += len(f)
+                            items = ()
+                    for x in items:
+                        if type(x) is list:
+                            batch.append(x)
+                            for f in x:
+                                nbytes += len(f)
+                        elif x is wake:
+                            pass
+                        elif type(x) is encoded:
+                            # pre-encoded (PUB fan-out): keep the order of the stream
+                            if batch:
+                                chunks.append(encode(batch))
+                                nsent += len(batch)
+                                batch = []
+                            chunks.append(x.data)
+                            nsent += 1
+                            nbytes += len(x.data)
+                        else:  # any other sequence of frames
+                            batch.append(x)
+                            for f in x:
+                                nbytes += len(f)
                     if len(batch) >= max_messages or nbytes >= max_bytes:
                         break
                     try:
