@@ -24,7 +24,7 @@ from typing import Any
 import hostile
 import pytest
 import trio
-from hostile import engines, expect_in_order, living_tasks, settled
+from hostile import engines, expect_in_order
 from rawpeer import (
     COMMAND,
     LONG,
@@ -425,22 +425,7 @@ async def test_half_open_peers_are_dropped_by_heartbeats(ctx, transport, tmp_pat
 
 async def test_reconnect_storm(ctx, transport, tmp_path):
     """Ten rounds of 20 trinq peers that connect, handshake, send and leave."""
-    with trio.fail_after(30):
-        async with serving(ctx, transport, tmp_path) as (sock, ep, _mon, good):
-            for _round in range(10):
-                storm = [ctx.socket(trinq.PUSH, linger=0) for _ in range(20)]
-                mons = [s.monitor() for s in storm]
-                for s in storm:
-                    s.connect(ep)
-                for m in mons:
-                    await wait_for_event(m, E.HANDSHAKE_SUCCEEDED)
-                for s in storm:
-                    await s.send(b"storm")
-                await good.send_some(10)
-                for s in storm:
-                    await s.aclose()
-            await expect_in_order(sock, 100)
-            await wait_until(lambda: len(sock._core.pipes) == 1)
+    await hostile.reconnect_storm(ctx, serving(ctx, transport, tmp_path))
 
 
 # --- routing ids ---------------------------------------------------------------------
@@ -450,33 +435,4 @@ async def test_router_peer_claiming_another_routing_id(ctx, transport, tmp_path)
     """A raw DEALER announces the good peer's Identity: ROUTER (without
     router_handover) keeps the first owner; the impostor's messages go nowhere and
     replies still reach the good peer."""
-    with trio.fail_after(20):
-        router = ctx.socket(trinq.ROUTER, linger=0)
-        mon = router.monitor()
-        ep = await router.bind(endpoint(transport, tmp_path))
-        dealer = ctx.socket(trinq.DEALER, linger=0, routing_id=b"good-id")
-        dealer_mon = dealer.monitor()
-        dealer.connect(ep)
-        await wait_for_event(mon, E.HANDSHAKE_SUCCEEDED)
-        await wait_for_event(dealer_mon, E.HANDSHAKE_SUCCEEDED)
-        await settled(router, dealer)
-        baseline = living_tasks()
-        impostor = await raw_connect(ep)
-        await impostor.handshake("DEALER", identity=b"good-id")
-        await wait_for_event(mon, E.HANDSHAKE_SUCCEEDED)
-        await impostor.send(message(b"from the impostor"))
-        for i in range(50):
-            await dealer.send(b"good %06d" % i)
-        for i in range(50):
-            assert await router.recv_multipart() == [b"good-id", b"good %06d" % i]
-        await router.send_multipart([b"good-id", b"reply"])
-        assert await dealer.recv() == b"reply"
-        with trio.move_on_after(0.2):
-            while True:
-                frames = await impostor.read_message()
-                assert frames != [b"reply"]
-        with pytest.raises(trinq.Again):
-            await router.recv_multipart(trinq.DONTWAIT)
-        await impostor.aclose()
-        await wait_until(lambda: living_tasks() <= baseline)
-        assert living_tasks() == baseline
+    await hostile.routing_id_theft(ctx, endpoint(transport, tmp_path), raw_connect, message)
