@@ -248,6 +248,8 @@ class Connection:
         # Wire messages split from the buffer but not decoded yet: what followed a
         # message that ``put`` refused on the run-decoding path (``_step_slow``).
         self._wire_rest: list[Any] = []
+        # _events_into_slow's functions for the put it was last given
+        self._slow_hooks: tuple[Any, ...] | None = None
         self._fast_rx = False
         self._can_send = False
         self._transparent = self.mechanism.transparent
@@ -461,6 +463,32 @@ class Connection:
         loan handed reading back to the reader task for every message.)"""
         if data is not None:
             self.receive_data(data)
+        hooks = self._slow_hooks
+        if hooks is None or hooks[0] is not put:  # (made once per put, not per call)
+            hooks = self._slow_hooks = self._make_slow_hooks(put)
+        drain: Callable[[], list[Any]]
+        _, counted, fast, drain, refused = hooks
+        refused.clear()
+        pending = self._events
+        if pending:
+            # what a refusal (a full RCVHWM) or a command left queued goes first; then,
+            # if that is all, decoding goes on on the fast path (not the events() one)
+            out = drain()
+            if out or pending:
+                return out
+        try:
+            self._step_slow(pending, counted, fast)
+        except RemoteProtocolError as exc:
+            self._fail(exc)  # what came before the error first; the next call raises
+            if not pending and not refused:
+                raise
+        if refused:
+            raise refused[0]
+        return drain()
+
+    def _make_slow_hooks(self, put: Callable[[Any], object]) -> tuple[Any, ...]:
+        """The functions :meth:`_events_into_slow` hands ``put`` through, and the list
+        that holds what ``put`` raised during one call."""
         pending = self._events
         refused: list[BaseException] = []
         decoder = self._decoder
@@ -506,21 +534,7 @@ class Connection:
                     raise refused[0]
             return out
 
-        if pending:
-            # what a refusal (a full RCVHWM) or a command left queued goes first; then,
-            # if that is all, decoding goes on on the fast path (not the events() one)
-            out = drain()
-            if out or pending:
-                return out
-        try:
-            self._step_slow(pending, counted, fast if run is not None else None)
-        except RemoteProtocolError as exc:
-            self._fail(exc)  # what came before the error first; the next call raises
-            if not pending and not refused:
-                raise
-        if refused:
-            raise refused[0]
-        return drain()
+        return put, counted, fast if run is not None else None, drain, refused
 
     def take_stalled(self) -> Any:
         """The message whose ``put`` raised in :meth:`events_into` (``None`` if none)."""
