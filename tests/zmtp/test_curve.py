@@ -365,6 +365,31 @@ def test_what_follows_a_refused_message_survives_the_end_of_the_stream() -> None
     assert got + s.events() == [(b"m%d" % i,) for i in range(10)] + [zmtp.ConnectionClosed()]
 
 
+def test_run_decoder_assembles_multipart_and_keeps_the_part_limit() -> None:
+    """The run decoder assembles multipart messages (REQ/REP envelopes), also across
+    reads; on a single-part socket (SERVER) a second part is still a protocol error,
+    after the messages before it."""
+    steps = Steps(Keys(), "DEALER", "ROUTER", raw_messages=True)
+    steps.complete()
+    c, s = steps.c, steps.s
+    wire = c.send_message([b"", b"request"]) + c.send_message([b"a", b"b", b"c"])
+    got: list[Any] = []
+    half = len(wire) // 2 + 7
+    assert s.events_into(got.append, wire[:half]) == []
+    assert s.events_into(got.append, wire[half:]) == []
+    assert got == [(b"", b"request"), (b"a", b"b", b"c")]
+    steps = Steps(Keys(), "CLIENT", "SERVER", raw_messages=True)
+    steps.complete()
+    c, s = steps.c, steps.s
+    one = c.send_message([b"single"])
+    two = c.mechanism.encode_message([b"x", b"y"])  # what a CLIENT may not send
+    got = []
+    with pytest.raises(zmtp.RemoteProtocolError):
+        s.events_into(got.append, one + two)
+        s.events_into(got.append, None)
+    assert got == [(b"single",)]
+
+
 def test_run_decoder_leaves_errors_to_the_checking_path() -> None:
     """A replayed nonce or a box that does not open inside a run: the messages before
     it are delivered, then the connection fails as frame-by-frame decoding would."""

@@ -506,20 +506,23 @@ class Connection:
 
         run = self.mechanism.decode_run
 
+        max_more = decoder.max_parts - 1  # (-1: no limit)
+
         def fast(wire: list[Any]) -> int:
-            """The mechanism's run decoder over ``wire``, while it may: nothing refused
-            yet, no multipart message half assembled. Returns how many of ``wire`` it
-            took; after a refusal, -1 - that (the rest stays undecoded)."""
-            if refused or self._rx_parts or run is None:
+            """The mechanism's run decoder over ``wire``, while nothing is refused.
+            Returns how many of ``wire`` it took; after a refusal, -1 - that (the rest
+            stays undecoded)."""
+            if refused or run is None:
                 return 0
-            done: int
-            done, exc, msg = run(wire, put)
-            self.messages_put += done
+            taken: int
+            puts: int
+            taken, puts, exc, msg, self._rx_parts = run(wire, put, self._rx_parts, max_more)
+            self.messages_put += puts
             if exc is not None:
                 decoder.stalled = msg
                 refused.append(exc)
-                return -1 - done
-            return done
+                return -1 - taken
+            return taken
 
         def drain() -> list[Any]:
             """Put what is queued from earlier, up to the first command (returned)."""

@@ -219,14 +219,20 @@ class Mechanism(abc.ABC):
         return flags, body
 
     #: Optional, set once READY by a mechanism that can decode many frames in one
-    #: call (CURVE): ``decode_run(wire, put) -> (done, exc, msg)`` decodes ``wire[0]``,
-    #: ``wire[1]``, ... (each a tuple of the wire frames of one outer message) while
-    #: each is one frame holding a whole single-frame data message, hands each
-    #: message (a 1-tuple) to ``put``, and stops at the first it cannot do so (left
-    #: for :meth:`decode`, which also raises its errors). ``done`` counts the
-    #: messages handed to ``put``; if ``put`` raised, ``exc`` is what it raised and
-    #: ``msg`` the message it refused (counted in ``done``).
-    decode_run: Callable[[list[Any], Callable[[Any], object]], tuple[int, Any, Any]] | None = None
+    #: call (CURVE): ``decode_run(wire, put, assembling, max_more) -> (taken, puts,
+    #: exc, msg, assembling)`` decodes ``wire[0]``, ``wire[1]``, ... (each a tuple of
+    #: the wire frames of one outer message) while each is one data frame, assembles
+    #: multipart messages (continuing ``assembling``, the parts so far, and refusing
+    #: to go past ``max_more`` of them: -1 is no limit), hands each whole message (a
+    #: tuple) to ``put``, and stops at the first frame it cannot take (left for
+    #: :meth:`decode`, which also raises its errors). ``taken`` counts the wire
+    #: entries consumed, ``puts`` the messages handed to ``put``; if ``put`` raised,
+    #: ``exc`` is what it raised and ``msg`` the message it refused (counted in
+    #: ``puts``); the returned ``assembling`` holds the parts of a message not whole
+    #: yet.
+    decode_run: (
+        Callable[[list[Any], Callable[[Any], object], list[bytes], int], tuple[Any, ...]] | None
+    ) = None
 
     def encode_message(self, frames: Sequence[BytesLike]) -> bytes:
         """Wire octets (framing included) for one data message, via :meth:`encode`."""
