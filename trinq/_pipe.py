@@ -6,6 +6,11 @@ message (``list[bytes]``), so a message is queued or not, never half:
 * ``out``: socket -> writer task, capacity SNDHWM (0 = unbounded);
 * ``in``: reader task -> socket, capacity RCVHWM (0 = unbounded).
 
+A connection's pipe is *batched* on the ``out`` side (``Pipe(batched=True)``, what
+``SocketCore.new_pipe`` makes): its channel items are :class:`Batch` lists of whole
+messages, the newest appended to by every send until the writer takes it, and SNDHWM
+is counted in messages by the pipe itself (``_out_count``), not by the channel.
+
 The socket side only ever uses the ``*_nowait`` operations (through the routing
 pieces in :mod:`trinq._routing`) and waits on the socket's parking lots; the
 connection's reader and writer tasks use the blocking forms, which is where
