@@ -44,16 +44,13 @@ def _make_fast() -> Callable[[], bool] | None:
         return None
     run_context: Any = getattr(_run, "GLOBAL_RUN_CONTEXT", None)
     fields = {
-        _run.CancelStatus: "effectively_cancelled",
-        _run.Runner: "ki_pending",
-        _run.Task: "_cancel_status",
+        _run.CancelStatus: ("effectively_cancelled",),
+        _run.Runner: ("ki_pending",),
+        _run.Task: ("_cancel_status", "_runner"),
     }
-    task_fields = {a.name for a in getattr(_run.Task, "__attrs_attrs__", ())}
-    if "_runner" not in task_fields:
-        return None  # pragma: no cover - another trio layout
-    for cls, name in fields.items():
-        attributes = getattr(cls, "__attrs_attrs__", ())
-        if run_context is None or name not in {a.name for a in attributes}:
+    for cls, names in fields.items():
+        have = {a.name for a in getattr(cls, "__attrs_attrs__", ())}
+        if run_context is None or not have.issuperset(names):
             return None  # pragma: no cover - another trio layout
 
     def cancel_requested() -> bool:

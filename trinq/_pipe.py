@@ -196,11 +196,6 @@ class Pipe:
         self.peer_minor = 1
         self.peer_address = ""
         self.terminated = False
-        if not hasattr(self, "_batched"):  # a subclass with queues of its own
-            self._batched = False
-            self._out_count = 0
-            self._open = None
-            self._out_closed = False
         #: Free for the pattern's per-pipe bookkeeping.
         self.state: Any = None
 

@@ -145,6 +145,30 @@ async def assert_libzmq_no_reconnect(mon: zmq.Socket[Any]) -> None:
     assert zmq.EVENT_HANDSHAKE_SUCCEEDED not in later, later
 
 
+async def refused_by_libzmq(
+    ctx: trinq.Context,
+    rep_mon: zmq.Socket[Any],
+    ep: str,
+    trinq_kind: E,
+    libzmq_kind: int,
+    libzmq_value: int,
+    trinq_value: int | None = None,
+    **client: Any,
+) -> tuple[trinq.Socket, trinq.Monitor]:
+    """A trinq REQ with ``client``'s options connects to the libzmq server at ``ep``
+    and queues a request; both sides report the refusal (``trinq_kind``, with
+    ``trinq_value`` if given; ``libzmq_kind`` with ``libzmq_value`` on ``rep_mon``)."""
+    req = ctx.socket(trinq.REQ, **client)
+    mon = req.monitor()
+    req.connect(ep)
+    await req.send(b"must not arrive")  # queued, as in libzmq
+    failed = await trinq_event(mon, trinq_kind)
+    if trinq_value is not None:
+        assert failed.value == trinq_value, failed
+    assert await libzmq_event(rep_mon, libzmq_kind) == (libzmq_kind, libzmq_value)
+    return req, mon
+
+
 @contextlib.contextmanager
 def libzmq_authenticator(zctx: zmq.Context[Any]) -> Iterator[zmq.auth.thread.ThreadAuthenticator]:
     auth = zmq.auth.thread.ThreadAuthenticator(zctx)
@@ -244,17 +268,17 @@ async def test_plain_wrong_password_refused_by_libzmq(ctx, zctx, transport, tmp_
         rep = zsock(zctx, zmq.REP, plain_server=True)
         rep_mon = rep.get_monitor_socket()
         ep = zbind(rep, transport, tmp_path)
-        req = ctx.socket(
-            trinq.REQ, plain_username=USER, plain_password="wrong", reconnect_ivl=RECONNECT_MS
-        )
-        mon = req.monitor()
-        req.connect(ep)
-        await req.send(b"must not arrive")  # queued, as in libzmq
-        failed = await trinq_event(mon, E.HANDSHAKE_FAILED_AUTH)
-        assert failed.value == 400, failed
-        assert await libzmq_event(rep_mon, zmq.EVENT_HANDSHAKE_FAILED_AUTH) == (
+        _, mon = await refused_by_libzmq(
+            ctx,
+            rep_mon,
+            ep,
+            E.HANDSHAKE_FAILED_AUTH,
             zmq.EVENT_HANDSHAKE_FAILED_AUTH,
             400,
+            400,
+            plain_username=USER,
+            plain_password="wrong",
+            reconnect_ivl=RECONNECT_MS,
         )
         await assert_no_reconnect(mon)
         assert not rep.poll(0)
@@ -306,14 +330,15 @@ async def test_libzmq_plain_server_without_zap_handler_refuses(
         rep = zsock(zctx, zmq.REP, plain_server=True, handshake_ivl=1000)
         rep_mon = rep.get_monitor_socket()
         ep = zbind(rep, transport, tmp_path)
-        req = ctx.socket(trinq.REQ, plain_username=USER, plain_password=PASSWORD)
-        mon = req.monitor()
-        req.connect(ep)
-        await req.send(b"must not arrive")
-        await trinq_event(mon, E.HANDSHAKE_FAILED_NO_DETAIL)
-        assert await libzmq_event(rep_mon, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL) == (
+        req, _ = await refused_by_libzmq(
+            ctx,
+            rep_mon,
+            ep,
+            E.HANDSHAKE_FAILED_NO_DETAIL,
             zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL,
             errno.EFAULT,
+            plain_username=USER,
+            plain_password=PASSWORD,
         )
         req.close(linger=0)
         assert not rep.poll(0)
@@ -417,19 +442,16 @@ async def test_curve_unknown_client_key_refused_by_libzmq(ctx, zctx, transport, 
         rep = zsock(zctx, zmq.REP, **CURVE_SERVER)
         rep_mon = rep.get_monitor_socket()
         ep = zbind(rep, transport, tmp_path)
-        req = ctx.socket(
-            trinq.REQ,
-            **curve_client(STRANGER_PUBLIC, STRANGER_SECRET),
-            reconnect_ivl=RECONNECT_MS,
-        )
-        mon = req.monitor()
-        req.connect(ep)
-        await req.send(b"must not arrive")
-        failed = await trinq_event(mon, E.HANDSHAKE_FAILED_AUTH)
-        assert failed.value == 400, failed
-        assert await libzmq_event(rep_mon, zmq.EVENT_HANDSHAKE_FAILED_AUTH) == (
+        _, mon = await refused_by_libzmq(
+            ctx,
+            rep_mon,
+            ep,
+            E.HANDSHAKE_FAILED_AUTH,
             zmq.EVENT_HANDSHAKE_FAILED_AUTH,
             400,
+            400,
+            **curve_client(STRANGER_PUBLIC, STRANGER_SECRET),
+            reconnect_ivl=RECONNECT_MS,
         )
         await assert_no_reconnect(mon)
         assert not rep.poll(0)
@@ -474,14 +496,14 @@ async def test_curve_wrong_server_key_against_libzmq(ctx, zctx, transport, tmp_p
         rep = zsock(zctx, zmq.REP, **CURVE_SERVER)
         rep_mon = rep.get_monitor_socket()
         ep = zbind(rep, transport, tmp_path)
-        req = ctx.socket(trinq.REQ, **curve_client(public, secret, server=STRANGER_PUBLIC))
-        mon = req.monitor()
-        req.connect(ep)
-        await req.send(b"must not arrive")
-        await trinq_event(mon, E.HANDSHAKE_FAILED_NO_DETAIL)
-        assert await libzmq_event(rep_mon, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL) == (
+        req, _ = await refused_by_libzmq(
+            ctx,
+            rep_mon,
+            ep,
+            E.HANDSHAKE_FAILED_NO_DETAIL,
             zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL,
             zmq.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC,
+            **curve_client(public, secret, server=STRANGER_PUBLIC),
         )
         req.close(linger=0)
         assert not rep.poll(0)
@@ -633,15 +655,15 @@ async def test_null_with_zap_domain_libzmq_server_denies_trinq(ctx, zctx) -> Non
         rep = zsock(zctx, zmq.REP, zap_domain=b"global")
         rep_mon = rep.get_monitor_socket()
         ep = zbind(rep, "tcp", Path())
-        req = ctx.socket(trinq.REQ, reconnect_ivl=RECONNECT_MS)
-        mon = req.monitor()
-        req.connect(ep)
-        await req.send(b"must not arrive")
-        failed = await trinq_event(mon, E.HANDSHAKE_FAILED_AUTH)
-        assert failed.value == 400, failed
-        assert await libzmq_event(rep_mon, zmq.EVENT_HANDSHAKE_FAILED_AUTH) == (
+        _, mon = await refused_by_libzmq(
+            ctx,
+            rep_mon,
+            ep,
+            E.HANDSHAKE_FAILED_AUTH,
             zmq.EVENT_HANDSHAKE_FAILED_AUTH,
             400,
+            400,
+            reconnect_ivl=RECONNECT_MS,
         )
         await assert_no_reconnect(mon)
         assert not rep.poll(0)

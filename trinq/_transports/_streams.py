@@ -99,6 +99,11 @@ class DialingTransport(abc.ABC):
     def _shared_encoder(self, core: SocketCore) -> Any:
         return None if core.pattern.raw else shared_encoder_for(core.options)
 
+    def codec(self, core: SocketCore, stream: trio.abc.Stream) -> Any:
+        """The codec of one connection: ZMTP, or raw bytes for STREAM sockets (a
+        message transport frames its own: ws)."""
+        return RawCodec() if core.pattern.raw else zmtp_codec(core.socket_type, core.options)
+
     def engine(
         self,
         core: SocketCore,
@@ -107,12 +112,11 @@ class DialingTransport(abc.ABC):
         pipe: Pipe | None,
         routing_id: bytes = b"",
     ) -> Engine:
-        """The engine for one connection: ZMTP, or raw bytes for STREAM sockets."""
-        codec: Any = RawCodec() if core.pattern.raw else zmtp_codec(core.socket_type, core.options)
+        """The engine for one connection: this transport's codec over ``stream``."""
         return Engine(
             core,
             stream,
-            codec,
+            self.codec(core, stream),
             endpoint,
             pipe,
             self.peer_address(stream),

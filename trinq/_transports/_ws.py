@@ -453,14 +453,8 @@ class WsTransport(DialingTransport):
     def peer_address(self, stream: trio.abc.Stream) -> str:
         return _peer_of(stream)
 
-    def engine(
-        self,
-        core: SocketCore,
-        stream: trio.abc.Stream,
-        endpoint: str,
-        pipe: Any,
-        routing_id: bytes = b"",
-    ) -> Engine:
+    def codec(self, core: SocketCore, stream: trio.abc.Stream) -> Any:
+        """A ZWS connection, continuing what the upgrade read past its head."""
         upgrade: Upgrade | None = getattr(stream, "upgrade", None)
         assert upgrade is not None, "a ws stream comes from an upgrade"
         opts = core.options
@@ -473,16 +467,7 @@ class WsTransport(DialingTransport):
             received=upgrade.received,
         )
         upgrade.received = b""
-        return Engine(
-            core,
-            stream,
-            codec,
-            endpoint,
-            pipe,
-            self.peer_address(stream),
-            connect_routing_id=routing_id,
-            shared_encoder=None,
-        )
+        return codec
 
 
 class WssTransport(WsTransport):

@@ -512,7 +512,7 @@ class Connection:
             """The mechanism's run decoder over ``wire``, while nothing is refused.
             Returns how many of ``wire`` it took; after a refusal, -1 - that (the rest
             stays undecoded)."""
-            if refused or run is None:
+            if refused or run is None:  # (run: never None here; for the type checker)
                 return 0
             taken: int
             puts: int
