@@ -1024,33 +1024,89 @@ def reference_mask(data: bytes, key: bytes) -> bytes:
     return bytes(b ^ key[i % 4] for i, b in enumerate(data))
 
 
-@pytest.mark.parametrize("accelerated", [True, False], ids=["wsaccel", "python"])
-@pytest.mark.parametrize("n", [0, 1, 3, 30, 31, 32, 33, 124, 125, 126, 1000, 4096, 70000])
-def test_masking_matches_the_reference_with_and_without_wsaccel(
+@pytest.mark.parametrize("accelerated", [True, False], ids=["apply_mask", "python"])
+@pytest.mark.parametrize(
+    "n", [0, 1, 2, 3, 4, 5, 7, 8, 30, 31, 32, 33, 124, 125, 126, 1000, 4096, 8191, 8192, 70000]
+)
+def test_masking_matches_the_reference_with_and_without_the_c_masker(
     monkeypatch: pytest.MonkeyPatch, accelerated: bool, n: int
 ) -> None:
-    """Masking (and unmasking) is the same octets whether wsaccel does it (payloads
-    from ACCEL_MIN octets, when installed) or Python ints do: mask(), a client's data
-    frames decoded by a server, and a hand-masked frame decoded."""
+    """Masking (and unmasking) is the same octets whether websockets' C ``apply_mask``
+    does it (every payload, when installed) or Python ints do: mask(), a client's data
+    frames (single- and multipart, inline and not) and control frames decoded by a
+    server (in the batch decoder and frame by frame), and a hand-masked frame decoded. The
+    lengths cover every key rotation, both sides of the server's in-place unmasking
+    (_UNMASK_VIEW_MIN) and all three length encodings."""
+    _zws._load_masker()
     if not accelerated:
-        monkeypatch.setattr(_zws, "_XorMasker", None)
+        monkeypatch.setattr(_zws, "_apply_mask", None)
     data = bytes((i * 7 + 3) % 256 for i in range(n))
     key = b"\x9a\x01\xfe\x33"
     assert mask(data, int.from_bytes(key, "little")) == reference_mask(data, key)
+    for offset in range(4):  # payloads starting at every key octet
+        part = data[offset:]
+        k = key[offset:] + key[:offset]
+        assert mask(part, int.from_bytes(k, "little")) == reference_mask(part, k)
+        assert _zws._mask_octets(part, k) == reference_mask(part, k)
+        assert _zws._mask_octets(memoryview(data)[offset:], k) == reference_mask(part, k)
     c, s = connected_pair()
-    s.receive_data(c.send_message([data]) + c.send_messages([[data], [b"after"]]))
-    assert s.events() == [(data,), (data,), (b"after",)]
+    s.receive_data(
+        c.send_message([data])
+        + c.send_messages([[data], [b"after"], [data, data[:5]], [bytearray(data)]])
+        + c.send_messages([[memoryview(data)]])
+    )
+    assert s.events() == [(data,), (data,), (b"after",), (data, data[:5]), (data,), (data,)]
+    s.receive_data(c.send_command(zmtp.Ping(0, data[:125])))
+    assert s.events() == [zmtp.Ping(0, data[:125])]
     s.receive_data(masked_frame(0x82, b"\x00" + data, key))
     assert s.events() == [(data,)]
+    s.receive_data(masked_frame(0x82, b"\x01" + data, key) + masked_frame(0x82, b"\x00", key))
+    assert s.events() == [(data, b"")]
+    s.receive_data(masked_frame(0x82, b"\x01" + data, key))  # the frame-by-frame path
+    assert s._next_frame() == (_zws._BINARY, 0x01, data)
     hand = bytearray(masked_frame(0x82, b"\x00" + data, key))
     payload = reference_mask(b"\x00" + data, key)
     assert bytes(hand[-len(payload) :]) == payload
 
 
-def test_wsaccel_is_installed_where_the_tests_run() -> None:
-    """The test extra installs the ws extra's C masker, so CI runs the accelerated path
-    (the test above runs the Python one too)."""
-    assert _zws._XorMasker is not None
+def test_client_frames_are_masked_with_the_key_they_carry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client data frame's octets, checked by hand: the 4 key octets after the
+    header, then the whole payload (the flags octet, then the body) XOR that key from
+    its first octet on -- the codec masks the body with the key's octets 1..4 (its
+    pool's records repeat octet 0) and must get that rotation right, with and
+    without the C masker."""
+    _zws._load_masker()
+    for accelerated in (True, False):
+        if not accelerated:
+            monkeypatch.setattr(_zws, "_apply_mask", None)
+        c, _ = connected_pair()
+        for n in (0, 1, 3, 4, 5, 100, 4096):
+            body = os.urandom(n)
+            for flags, wire in ((0, c.send_message([body])), (0x01, c._frame(0x01, body))):
+                hl = 2 if n + 1 < 126 else 4
+                assert wire[1] & 0x80
+                key = wire[hl : hl + 4]
+                assert reference_mask(wire[hl + 4 :], key) == bytes((flags,)) + body
+            ping = c.send_command(zmtp.Ping(0, body[:125]))
+            key = ping[2:6]
+            assert reference_mask(ping[6:], key) == body[:125]
+
+
+def test_the_c_masker_is_installed_where_the_tests_run() -> None:
+    """The test extra installs websockets (the ws extra's C masker), so CI runs the
+    accelerated path (the tests above run the Python one too)."""
+    _zws._load_masker()
+    assert _zws._apply_mask is not None
+    from websockets.speedups import apply_mask
+
+    assert _zws._apply_mask is apply_mask
+
+
+def test_import_trinq_does_not_import_websockets() -> None:
+    """The C masker is imported on first use (websockets' import costs ~10 ms)."""
+    code = "import sys, trinq; print('websockets' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_mask_is_rfc6455() -> None:
