@@ -29,7 +29,7 @@ from typing import Any
 
 import trio
 
-__all__ = ["FAST", "cancel_requested"]
+__all__ = ["FAST", "RUN", "cancel_requested"]
 
 
 def _public() -> bool:
@@ -69,3 +69,48 @@ FAST: bool = _fast is not None
 #: True if a checkpoint here would raise (the task's scope is cancelled, or a
 #: KeyboardInterrupt waits): then ``await trio.lowlevel.checkpoint()``. Synchronous.
 cancel_requested: Callable[[], bool] = _fast if _fast is not None else _public
+
+
+class _PublicTask:
+    """What :data:`RUN` gives where trio's fields are not there: the same three
+    attribute reads, answered by the public check (slower, same answer)."""
+
+    __slots__ = ()
+
+    @property
+    def task(self) -> _PublicTask:
+        return self
+
+    @property
+    def _cancel_status(self) -> _PublicTask:
+        return self
+
+    @property
+    def _runner(self) -> _PublicTask:
+        return self
+
+    @property
+    def effectively_cancelled(self) -> bool:
+        return _public()
+
+    ki_pending = False
+
+
+def _run_context() -> Any:
+    if _fast is None:
+        return _PublicTask()  # pragma: no cover - another trio layout
+    from trio._core import _run
+
+    return _run.GLOBAL_RUN_CONTEXT
+
+
+#: For the two per-message paths (``Socket.send``/``recv``), which inline
+#: :func:`cancel_requested` to save its call (~35 ns of ~110)::
+#:
+#:     task = RUN.task
+#:     if task._cancel_status.effectively_cancelled or task._runner.ki_pending:
+#:         await trio.lowlevel.checkpoint()  # raises Cancelled
+#:
+#: trio's run context, or where its layout differs an object answering the same
+#: reads with the public check.
+RUN: Any = _run_context()

@@ -47,6 +47,7 @@ import trio
 from trio.lowlevel import cancel_shielded_checkpoint, checkpoint, enable_ki_protection
 
 from . import _constants as C
+from ._cancel import RUN as _RUN
 from ._cancel import cancel_requested
 from ._codec import check_mechanism
 from ._core import YIELD_EVERY, Loan, SocketCore
@@ -512,8 +513,10 @@ class Socket(trio.abc.AsyncResource):
                 await self._send_frame_slow(data, flags)
             return
         # The one inlined send path (_send_message() is the general one, _spend() its
-        # budget): see "the cost model" in the module docstring.
-        if cancel_requested():
+        # budget): see "the cost model" in the module docstring. cancel_requested(),
+        # inlined (trinq._cancel.RUN).
+        task = _RUN.task
+        if task._cancel_status.effectively_cancelled or task._runner.ki_pending:
             await checkpoint()  # raises Cancelled
         core = self._core
         if core.closing:
@@ -717,8 +720,10 @@ class Socket(trio.abc.AsyncResource):
             msg = await self.recv_multipart(flags)
         else:
             # The one inlined receive path (_take() and _spend() are the general
-            # ones): see "the cost model" in the module docstring.
-            if cancel_requested():
+            # ones): see "the cost model" in the module docstring. cancel_requested(),
+            # inlined (trinq._cancel.RUN).
+            task = _RUN.task
+            if task._cancel_status.effectively_cancelled or task._runner.ki_pending:
                 await checkpoint()  # raises Cancelled
             try:
                 try:

@@ -44,6 +44,14 @@ class LoadBalancer(PipeRing[PipeT]):
         """
         pipes = self._pipes
         n = len(pipes)
+        if n == 1:  # one peer (the common PUSH/DEALER/REQ case): no cursor to walk
+            pipe = pipes[0]
+            try:
+                pipe.send_nowait(msg)
+            except SEND_TERMINATED:
+                self._remove_at(0)
+                raise trio.WouldBlock from None
+            return pipe
         i = self._current
         remaining = n
         while remaining:
