@@ -59,13 +59,12 @@ import itertools
 import math
 import os
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any
 
 import trio
 from trio.lowlevel import enable_ki_protection
 
 from . import zmtp
-from ._channels import fast_send_nowait
 from ._codec import NOT_STALLED, Codec, decode_into
 from ._core import PeerInfo, SocketCore
 from ._heartbeat import HeartbeatAction, HeartbeatState, pong_context
@@ -504,14 +503,14 @@ class Engine:
         codec = self.codec
         stream = self.stream
         pattern = core.pattern
-        in_send = pipe._in_send
         put: Callable[[Any], None]
         if not pattern.accepts_inbound:
             put = _drop
-        elif pipe.conflate:
-            put = cast("Callable[[Any], None]", pipe.deliver_nowait)
-        else:  # (messages travel as frame tuples too: the channel takes any sequence)
-            put = fast_send_nowait(in_send)
+        else:  # (messages travel as frame tuples too: the pipe takes any sequence)
+            put = pipe.put
+            set_inbox = getattr(codec, "set_inbox", None)
+            if set_inbox is not None and pipe._batched:
+                set_inbox(pipe)  # runs of small messages go into the pipe's open run
         lot = core.receivers
         Message = zmtp.Message
         ERROR = zmtp.ConnectionState.ERROR
@@ -605,7 +604,7 @@ class Engine:
         self.core.wake_receivers()
         self._reading_blocked = True
         assert self.pipe is not None
-        await self.pipe._in_send.send(msg)
+        await self.pipe.put_wait(msg)
         self._reading_blocked = False
 
     def _on_event(self, ev: Any) -> bool:

@@ -121,8 +121,14 @@ class Pipe:
     __slots__ = (
         "_batched",
         "_conflate",
+        "_in_cap",
+        "_in_count",
+        "_in_cur",
+        "_in_cur_len",
+        "_in_open",
         "_in_recv",
         "_in_send",
+        "_in_waiter",
         "_open",
         "_out_cap",
         "_out_closed",
@@ -136,6 +142,7 @@ class Pipe:
         "peer_minor",
         "peer_properties",
         "peer_socket_type",
+        "put",
         "recv_nowait",
         "routing_id",
         "send_nowait",
@@ -162,7 +169,10 @@ class Pipe:
         # A batched pipe bounds its messages itself (_out_count); its channel items
         # are batches, commands' WAKEs and a direct write's remainder.
         out_send, out_recv = trio.open_memory_channel[Msg](math.inf if batched else out_cap)
-        in_send, in_recv = trio.open_memory_channel[Msg](rcvhwm if rcvhwm > 0 else math.inf)
+        in_cap = rcvhwm if rcvhwm > 0 else math.inf
+        # A batched pipe's inbound items are runs (lists) of messages; it counts
+        # RCVHWM in messages itself (_in_count), as it does SNDHWM.
+        in_send, in_recv = trio.open_memory_channel[Msg](math.inf if batched else in_cap)
         self._conflate = conflate
         self._out_send = out_send
         self._out_recv = out_recv
@@ -177,9 +187,28 @@ class Pipe:
         self._out_closed = False
         #: Enqueue a whole message for the peer; raises trio.WouldBlock at SNDHWM.
         self.send_nowait: SendNowait = self._queue_send()
+        self._in_cap = in_cap
+        #: messages put and not yet taken, counted per run: a run being taken counts
+        #: whole until its last message is taken (never more than RCVHWM queued)
+        self._in_count = 0
+        #: the newest run, appended to by the reader until the socket side takes it
+        self._in_open: list[Any] | None = None
+        #: the run being taken (reversed: its next message is the last item)
+        self._in_cur: list[Any] = []
+        self._in_cur_len = 0
+        #: set when a reader waits for room (``put_wait``)
+        self._in_waiter: trio.Event | None = None
         #: Take one whole message from the peer; trio.WouldBlock when empty,
         #: trio.EndOfChannel once terminated and drained.
-        self.recv_nowait: RecvNowait = in_recv.receive_nowait
+        self.recv_nowait: RecvNowait
+        #: The reader side: queue one inbound message; trio.WouldBlock at RCVHWM.
+        self.put: Callable[[Any], None]
+        if batched:
+            self.recv_nowait = self._recv_batched
+            self.put = self._put_batched
+        else:
+            self.recv_nowait = in_recv.receive_nowait
+            self.put = self.deliver_nowait
         self._init_peer(endpoint, shared_encoder)
 
     def _init_peer(self, endpoint: str, shared_encoder: Callable[[Msg], bytes] | None) -> None:
@@ -268,6 +297,95 @@ class Pipe:
                 pass
         self._in_send.send_nowait(msg)
 
+    async def put_wait(self, msg: Any) -> None:
+        """Reader side: queue ``msg``, waiting for room at RCVHWM (so TCP pushes back).
+
+        Cancellation: as a memory channel's ``send``: ``msg`` was queued or not."""
+        if not self._batched:
+            await self._in_send.send(msg)
+            return
+        while True:
+            if self.terminated:
+                raise trio.ClosedResourceError("the pipe was terminated")
+            try:
+                self._put_batched(msg)
+            except trio.WouldBlock:
+                pass
+            else:
+                return
+            waiter = self._in_waiter = trio.Event()
+            await waiter.wait()
+
+    # --- inbound runs (a batched pipe) --------------------------------------------------
+
+    def _put_batched(self, msg: Any) -> None:
+        """Queue one inbound message: appended to the open run, or a new run."""
+        if self._in_count >= self._in_cap:
+            raise trio.WouldBlock
+        run = self._in_open
+        if run is None:
+            run = [msg]
+            self._in_send.send_nowait(run)  # (ClosedResourceError once terminated)
+            self._in_open = run
+        else:
+            run.append(msg)
+        self._in_count += 1
+
+    def in_room(self) -> float:
+        """How many more inbound messages fit under RCVHWM now (the decoder's run)."""
+        return self._in_cap - self._in_count
+
+    def open_run(self) -> list[Any]:
+        """The list the reader may append inbound messages to directly (the open run),
+        at most :meth:`in_room` of them, then :meth:`close_run` with how many."""
+        run = self._in_open
+        if run is None:
+            run = []
+            self._in_send.send_nowait(run)  # (an empty run is skipped by the taker)
+            self._in_open = run
+        return run
+
+    def close_run(self, n: int) -> None:
+        self._in_count += n
+
+    def _recv_batched(self) -> Any:
+        cur = self._in_cur
+        if cur:
+            msg = cur.pop()
+            if not cur:
+                self._run_done()
+            return msg
+        return self._recv_run()
+
+    def _recv_run(self) -> Any:
+        """Take the next run from the channel (WouldBlock / EndOfChannel as it says)."""
+        while True:
+            run = self._in_recv.receive_nowait()
+            if run is self._in_open:
+                self._in_open = None  # the reader starts another
+            n = len(run)
+            if n:
+                break
+        if n == 1:
+            self._in_cur_len = 1
+            self._run_done()
+            return run[0]
+        run.reverse()
+        msg = run.pop()
+        self._in_cur = run
+        self._in_cur_len = n
+        return msg
+
+    def _run_done(self) -> None:
+        """The run being taken is empty: its messages leave the count; a reader
+        waiting for room goes on."""
+        self._in_count -= self._in_cur_len
+        self._in_cur_len = 0
+        waiter = self._in_waiter
+        if waiter is not None:
+            self._in_waiter = None
+            waiter.set()
+
     @property
     def conflate(self) -> bool:
         return self._conflate
@@ -308,6 +426,8 @@ class Pipe:
         return self._out_send.statistics().current_buffer_used
 
     def inbound_queued(self) -> int:
+        if self._batched:
+            return self._in_count - self._in_cur_len + len(self._in_cur)
         return self._in_send.statistics().current_buffer_used
 
     def statistics(self) -> PipeStatistics:
@@ -333,3 +453,8 @@ class Pipe:
         self._out_closed = True
         self._out_send.close()
         self._in_send.close()
+        self._in_open = None  # the reader's next put finds the channel closed
+        waiter = self._in_waiter
+        if waiter is not None:
+            self._in_waiter = None
+            waiter.set()

@@ -414,8 +414,7 @@ class UdpBinding:
         sock = self.sock
         assert sock is not None
         recvfrom = sock.recvfrom
-        in_send = pipe._in_send
-        put = pipe.deliver_nowait if pipe.conflate else in_send.send_nowait
+        put = pipe.put
         counters = core.counters
         lot = core.receivers
         while True:
@@ -450,7 +449,7 @@ class UdpBinding:
                     n = nbytes = 0
                     core.wake_receivers()
                     try:
-                        await in_send.send(msg)
+                        await pipe.put_wait(msg)
                     except (trio.ClosedResourceError, trio.BrokenResourceError):
                         return
                 except (trio.ClosedResourceError, trio.BrokenResourceError):

@@ -99,6 +99,7 @@ from ._frames import (
     MORE,
     BytesLike,
     FrameDecoder,
+    Inbox,
     _too_many_parts,
     encode_frame,
     encode_message,
@@ -255,6 +256,7 @@ class Connection:
         self._transparent = self.mechanism.transparent
         #: Data messages handed to ``put`` by :meth:`events_into` so far.
         self.messages_put: int = 0
+        self._inbox: Inbox | None = None
         # raw_messages: data messages come out of events() as plain tuples of
         # frames (not Message), saving an object per message on the engine's hot
         # path; tuples of bytes are untracked by the garbage collector, so deep
@@ -440,13 +442,14 @@ class Connection:
             return self.events()
         out: list[Any] = []
         before = decoder.decoded
+        inbox = self._inbox
         try:
-            cmd = decoder.read_messages(put, None, data or None)
+            cmd = decoder.read_messages(put, None, data or None, inbox)
             while cmd is not None:
                 self._on_command(cmd[1], out)
                 if out:
                     break
-                cmd = decoder.read_messages(put, None)
+                cmd = decoder.read_messages(put, None, None, inbox)
         except RemoteProtocolError as exc:
             self._fail(exc)
             if not out and decoder.decoded == before:
@@ -538,6 +541,12 @@ class Connection:
             return out
 
         return put, counted, fast if run is not None else None, drain, refused
+
+    def set_inbox(self, inbox: Inbox | None) -> None:
+        """Let :meth:`events_into` put runs of short single-frame messages straight
+        into ``inbox`` (see :meth:`FrameDecoder.read_messages`) instead of calling
+        ``put`` for each; ``inbox`` must be the queue that ``put`` appends to."""
+        self._inbox = inbox
 
     def take_stalled(self) -> Any:
         """The message whose ``put`` raised in :meth:`events_into` (``None`` if none)."""

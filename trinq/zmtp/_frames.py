@@ -33,7 +33,7 @@ This module is the hot path of the library, so it trades elegance for speed:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from ._errors import ProtocolErrorCode, RemoteProtocolError
 
@@ -82,6 +82,23 @@ def _append_frames(out: list[Any], frames: Sequence[BytesLike]) -> None:
         else:
             out.append(bytes((LONG | MORE if i < last else LONG,)) + size.to_bytes(8, "big"))
         out.append(frame)
+
+
+class Inbox(Protocol):
+    """Where :meth:`FrameDecoder.read_messages` may put runs of messages directly
+    (a driver's batched queue; trinq's ``Pipe``)."""
+
+    def in_room(self) -> float:
+        """How many more messages may be queued now."""
+        ...
+
+    def open_run(self) -> list[Any]:
+        """The list to append up to :meth:`in_room` messages to, in order."""
+        ...
+
+    def close_run(self, n: int) -> None:
+        """``n`` messages were appended to the list :meth:`open_run` returned."""
+        ...
 
 
 def encode_message(frames: Sequence[BytesLike]) -> bytes:
@@ -278,6 +295,7 @@ class FrameDecoder:
         append: Callable[[Any], object],
         factory: Callable[[list[bytes]], Any] | None,
         data: bytes | None = None,
+        inbox: Inbox | None = None,
     ) -> tuple[int, bytes] | None:
         """Decode every complete data message in the buffer.
 
@@ -294,6 +312,11 @@ class FrameDecoder:
 
         *data*, if given, is fed first (as :meth:`feed`); when nothing else is
         buffered it is decoded in place, without a copy.
+
+        *inbox*, if given (with no *factory*), takes runs of short single-frame
+        messages without a call per message: up to ``inbox.in_room()`` of them are
+        appended to the list ``inbox.open_run()`` returns, and ``inbox.close_run(n)``
+        says how many; ``append`` gets the rest (and raises when the room is gone).
         """
         if data is not None and not self._buf and not self._pending and type(data) is bytes:
             buf = data
@@ -316,6 +339,27 @@ class FrameDecoder:
                 if factory is None and not parts and limit >= 255:
                     # Fast lane for the common case: runs of short single-frame data
                     # messages (flags byte 0). Anything else drops to the general loop.
+                    if (
+                        inbox is not None
+                        and pos + 2 <= n
+                        and not buf[pos]
+                        and pos + 2 + buf[pos + 1] <= n
+                    ):
+                        room = inbox.in_room()
+                        if room >= 1:
+                            msg = None  # (nothing of this lane is ever "stalled")
+                            run = inbox.open_run()
+                            add = run.append
+                            k = 0
+                            while k < room and pos + 2 <= n and not buf[pos]:
+                                end = pos + 2 + buf[pos + 1]
+                                if end > n:
+                                    break
+                                add((buf[pos + 2 : end],))
+                                pos = end
+                                k += 1
+                            count += k
+                            inbox.close_run(k)
                     while pos + 2 <= n and not buf[pos]:
                         end = pos + 2 + buf[pos + 1]
                         if end > n:

@@ -1,0 +1,236 @@
+"""Inbound runs (issue 13): the reader queues many messages as one channel item.
+
+A connection's pipe queues inbound messages in runs (lists): the reader appends to the
+newest run until the socket side takes it, and the ZMTP decoder appends runs of short
+single-frame messages to it without a call per message (``Pipe.open_run``). RCVHWM
+still counts messages: a run being taken counts whole until its last message is
+taken, so never more than RCVHWM messages are queued. These tests drive a pipe by
+hand, the decoder's lane, and then whole sockets: order, HWM, fairness between peers,
+termination.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import trio
+
+import trinq
+from trinq._pipe import Pipe
+from trinq.zmtp import encode_message
+from trinq.zmtp._frames import FrameDecoder
+
+
+def drain(pipe: Pipe) -> list[Any]:
+    out: list[Any] = []
+    while True:
+        try:
+            out.append(pipe.recv_nowait())
+        except (trio.WouldBlock, trio.EndOfChannel):
+            return out
+
+
+def test_puts_share_one_run_until_it_is_taken() -> None:
+    pipe = Pipe(1000, 1000, batched=True)
+    for i in range(10):
+        pipe.put((b"%d" % i,))
+    assert pipe._in_recv.statistics().current_buffer_used == 1  # one run
+    assert pipe.inbound_queued() == 10
+    assert pipe.recv_nowait() == (b"0",)
+    assert pipe.inbound_queued() == 9
+    pipe.put((b"late",))  # the run being taken is closed: a new one starts
+    assert pipe._in_recv.statistics().current_buffer_used == 1
+    assert drain(pipe) == [(b"%d" % i,) for i in range(1, 10)] + [(b"late",)]
+    assert pipe.inbound_queued() == 0
+
+
+@pytest.mark.parametrize("hwm", [1, 2, 7])
+def test_rcvhwm_counts_messages_and_a_run_counts_until_its_last_is_taken(hwm: int) -> None:
+    pipe = Pipe(1000, hwm, batched=True)
+    for i in range(hwm):
+        pipe.put((b"%d" % i,))
+    with pytest.raises(trio.WouldBlock):
+        pipe.put((b"over",))
+    assert pipe.in_room() == 0
+    if hwm > 1:
+        pipe.recv_nowait()  # the run is being taken: it still counts whole
+        with pytest.raises(trio.WouldBlock):
+            pipe.put((b"over",))
+    drain(pipe)
+    assert pipe.in_room() == hwm and pipe.inbound_queued() == 0
+    pipe.put((b"again",))
+    assert drain(pipe) == [(b"again",)]
+
+
+def test_open_run_takes_appends_directly_and_empty_runs_are_skipped() -> None:
+    pipe = Pipe(1000, 1000, batched=True)
+    run = pipe.open_run()
+    pipe.close_run(0)  # nothing appended: an empty run sits in the channel
+    pipe.put((b"a",))  # ... and a put appends to that same open run
+    run2 = pipe.open_run()
+    assert run2 is run
+    run2.extend([(b"b",), (b"c",)])
+    pipe.close_run(2)
+    assert pipe.inbound_queued() == 3
+    assert drain(pipe) == [(b"a",), (b"b",), (b"c",)]
+    pipe.open_run()
+    pipe.close_run(0)
+    with pytest.raises(trio.WouldBlock):  # an empty run is no message
+        pipe.recv_nowait()
+
+
+async def test_put_wait_waits_for_the_run_to_be_taken_and_ends_with_the_pipe() -> None:
+    pipe = Pipe(1000, 3, batched=True)
+    for i in range(3):
+        pipe.put((b"%d" % i,))
+    done = trio.Event()
+
+    async def reader() -> None:
+        await pipe.put_wait((b"3",))
+        done.set()
+
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(reader)
+            await trio.testing.wait_all_tasks_blocked()
+            assert not done.is_set()
+            assert pipe.recv_nowait() == (b"0",)
+            assert pipe.recv_nowait() == (b"1",)
+            await trio.testing.wait_all_tasks_blocked()
+            assert not done.is_set()  # the run still counts whole
+            assert pipe.recv_nowait() == (b"2",)
+            await done.wait()
+        assert drain(pipe) == [(b"3",)]
+
+        # A reader waiting for room when the pipe ends gets ClosedResourceError.
+        for i in range(3):
+            pipe.put((b"%d" % i,))
+        failed: list[BaseException] = []
+
+        async def stuck() -> None:
+            try:
+                await pipe.put_wait((b"never",))
+            except trio.ClosedResourceError as exc:
+                failed.append(exc)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(stuck)
+            await trio.testing.wait_all_tasks_blocked()
+            pipe.terminate()
+        assert len(failed) == 1
+        # What arrived before the end is still received, then EndOfChannel.
+        assert drain(pipe) == [(b"%d" % i,) for i in range(3)]
+        with pytest.raises(trio.EndOfChannel):
+            pipe.recv_nowait()
+
+
+async def test_put_wait_cancelled_leaves_nothing_queued() -> None:
+    pipe = Pipe(1000, 1, batched=True)
+    pipe.put((b"0",))
+    with trio.move_on_after(0.01) as scope:
+        await pipe.put_wait((b"1",))
+    assert scope.cancelled_caught
+    assert drain(pipe) == [(b"0",)]
+
+
+def test_terminated_pipe_refuses_puts_after_draining_state() -> None:
+    pipe = Pipe(1000, 1000, batched=True)
+    pipe.put((b"a",))
+    pipe.terminate()
+    with pytest.raises(trio.ClosedResourceError):
+        pipe.put((b"b",))
+    with pytest.raises(trio.ClosedResourceError):
+        pipe.open_run()
+    assert drain(pipe) == [(b"a",)]
+
+
+# --- the decoder's lane -------------------------------------------------------------
+
+
+def wire(messages: list[list[bytes]]) -> bytes:
+    return b"".join(encode_message(m) for m in messages)
+
+
+@pytest.mark.parametrize("room", [0, 1, 3, 50, 1000])
+def test_decoder_lane_fills_the_room_and_append_gets_the_rest_in_order(room: int) -> None:
+    """Short single-frame messages go into the open run up to the room; multipart and
+    large ones, and everything after the room is gone, go to ``append`` (the pipe's
+    put), which refuses at the HWM; the refused one is kept as ``stalled``."""
+    msgs = [[b"s%d" % i] for i in range(20)] + [[b"a", b"b"], [b"x" * 300]]
+    msgs += [[b"t%d" % i] for i in range(20)]
+    pipe = Pipe(1000, room, batched=True) if room else Pipe(1000, 1, batched=True)
+    if not room:
+        pipe.put((b"filler",))  # no room at all
+    dec = FrameDecoder()
+    got: list[Any] = []
+    expected = [tuple(m) for m in msgs]
+    buffered = wire(msgs)
+    while True:
+        try:
+            cmd = dec.read_messages(pipe.put, None, buffered, pipe)
+        except trio.WouldBlock:
+            stalled = dec.stalled
+            dec.stalled = None
+            got.extend(drain(pipe))
+            pipe.put(stalled)
+        else:
+            assert cmd is None
+            break
+        finally:
+            buffered = None  # type: ignore[assignment]
+    got.extend(drain(pipe))
+    if not room:
+        assert got[0] == (b"filler",)
+        got = got[1:]
+    assert got == expected
+    assert dec.decoded == len(msgs)
+
+
+async def test_decoder_lane_with_the_hwm_end_to_end() -> None:
+    """A PULL with a small RCVHWM and a peer that sends much more: the pipe never holds
+    more than RCVHWM messages while the reader is stopped, and every message arrives
+    once, in order."""
+    with trio.fail_after(20):
+        async with trinq.Context() as ctx:
+            pull = ctx.socket(trinq.PULL, rcvhwm=10)
+            push = ctx.socket(trinq.PUSH)
+            push.connect(await pull.bind("tcp://127.0.0.1:*"))
+            n = 3000
+            for i in range(n):
+                await push.send(b"%d" % i)
+            assert await pull.recv() == b"0"
+            (pipe,) = pull._core.pipes
+            while pipe.inbound_queued() < 9:
+                await trio.sleep(0)  # the reader decodes what the kernel holds
+            await trio.testing.wait_all_tasks_blocked()
+            assert pipe.inbound_queued() <= 10
+            got = [b"0"] + [await pull.recv() for _ in range(n - 1)]
+            assert got == [b"%d" % i for i in range(n)]
+
+
+async def test_fair_queueing_between_peers_is_per_message_with_runs() -> None:
+    """Two peers with deep backlogs: the PULL alternates between them message by
+    message, although each peer's messages arrive in runs."""
+    with trio.fail_after(20):
+        async with trinq.Context() as ctx:
+            pull = ctx.socket(trinq.PULL)
+            ep = await pull.bind("tcp://127.0.0.1:*")
+            a, b = ctx.socket(trinq.PUSH), ctx.socket(trinq.PUSH)
+            a.connect(ep)
+            b.connect(ep)
+            while len(pull._core.pipes) < 2:
+                await trio.sleep(0.001)
+            for i in range(200):
+                await a.send(b"a%d" % i)
+                await b.send(b"b%d" % i)
+            pipes = list(pull._core.pipes)
+            while sum(p.inbound_queued() for p in pipes) < 400:
+                await trio.sleep(0.001)
+            got = [await pull.recv() for _ in range(400)]
+            assert sorted(got) == sorted(
+                [b"a%d" % i for i in range(200)] + [b"b%d" % i for i in range(200)]
+            )
+            # strictly alternating peers
+            assert all(got[i][:1] != got[i + 1][:1] for i in range(399))
+            assert [m for m in got if m[:1] == b"a"] == [b"a%d" % i for i in range(200)]
