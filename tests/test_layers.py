@@ -44,7 +44,6 @@ LAYERS: list[set[str]] = [
         "trinq._pipe",
         "trinq._wait",
         "trinq._cancel",
-        "trinq._channels",
         "trinq._heartbeat",
         "trinq._io",
         "trinq._codec",
