@@ -57,6 +57,7 @@ import enum
 import errno
 import itertools
 import math
+import operator
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -671,6 +672,7 @@ class Engine:
         senders = core.senders
         wake = WAKE
         encoded = Encoded
+        encoded_data = operator.attrgetter("data")
         batched = Batch
         taken = pipe.taken
         chain_from = itertools.chain.from_iterable
@@ -706,7 +708,19 @@ class Engine:
                         # a batch of sends (Pipe._send_batched): no more appends to it
                         taken(m)
                         if m.encoded:
-                            items = m  # item by item, below
+                            if len(set(map(type, m))) == 1:
+                                # only Encoded (PUB's fan-out): their bytes, whole
+                                if batch:
+                                    chunks.append(encode(batch))
+                                    nsent += len(batch)
+                                    batch = []
+                                wire = list(map(encoded_data, m))
+                                chunks += wire
+                                nsent += len(wire)
+                                nbytes += sum(map(len, wire))
+                                items = ()
+                            else:
+                                items = m  # item by item, below
                         else:  # only frame sequences: taken whole, the C-level way
                             batch.extend(m)
                             nbytes += sum(map(len, chain_from(m)))
