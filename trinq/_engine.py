@@ -139,6 +139,7 @@ class Engine:
         "_hb",
         "_hb_scope",
         "_hb_started",
+        "_loan_put",
         "_nursery",
         "_owns_pipe",
         "_ping_owed",
@@ -195,9 +196,10 @@ class Engine:
         self.outcome = Outcome.CLOSED
         self.reason: str | None = None
         self.handshake_done = False
+        self._handshake_event: zmtp.HandshakeComplete | None = None
         #: the writer is parked on an empty queue (see try_write_now)
         self.writer_idle = False
-        self._raw_send = stream.socket.send if isinstance(stream, LeanSocketStream) else None
+        self._raw_send = stream.socket if isinstance(stream, LeanSocketStream) else None
         #: reads so far (the heartbeat counts them as traffic; the loan adds its own)
         self.traffic = 0
         self._reading_blocked = False
@@ -276,7 +278,7 @@ class Engine:
             return False
         data = msg.data if type(msg) is Encoded else self.codec.send_message(msg)
         try:
-            n = raw_send(data)
+            n = raw_send.send(data)
         except OSError:
             return False  # EAGAIN, or a broken connection the reader/writer will see
         core.direct_ok = False
@@ -307,18 +309,13 @@ class Engine:
             if pipe is None:
                 return self.outcome
             self._emit(Event.HANDSHAKE_SUCCEEDED, 0)
-            opts = core.options
-            self._hb = HeartbeatState(
-                ivl_ms=opts.heartbeat_ivl,
-                timeout_ms=opts.heartbeat_timeout,
-                ttl_ms=opts.heartbeat_ttl,
-                now=trio.current_time(),
-            )
+            if core.options.heartbeat_ivl > 0:
+                self._hb = self._new_hb()  # else made by the first PING with a TTL
             try:
                 async with trio.open_nursery() as nursery:
                     self._nursery = nursery
-                    nursery.start_soon(self._writer)
-                    if self._hb.active and self.codec.heartbeats:
+                    nursery.start_soon(self._writer, name=_WRITER_TASK)
+                    if self._hb is not None and self._hb.active and self.codec.heartbeats:
                         self._start_heartbeat()
                     # The reader runs in this task (one task fewer per connection):
                     # it returns after _finish(), which cancels the writer.
@@ -337,6 +334,15 @@ class Engine:
                 self.loan.close()
             with trio.CancelScope(shield=True):
                 await trio.aclose_forcefully(self.stream)
+
+    def _new_hb(self) -> HeartbeatState:
+        opts = self.core.options
+        return HeartbeatState(
+            ivl_ms=opts.heartbeat_ivl,
+            timeout_ms=opts.heartbeat_timeout,
+            ttl_ms=opts.heartbeat_ttl,
+            now=trio.current_time(),
+        )
 
     def _emit(self, event: Event, value: int, reason: str | None = None) -> None:
         """A monitor event about this connection (endpoint and peer address filled in)."""
@@ -366,7 +372,7 @@ class Engine:
                         if type(ev) is zmtp.HandshakeComplete:
                             self.handshake_done = True
                             self._handshake_event = ev
-                            return events[i + 1 :]
+                            return events[i + 1 :] or []
                         if type(ev) is zmtp.ConnectionClosed:
                             eof = True
                     if eof:
@@ -471,6 +477,8 @@ class Engine:
     def _connect(self) -> Pipe | None:
         """The handshake is done: start feeding the pipe (SocketCore.connect_peer)."""
         ev = self._handshake_event
+        assert ev is not None
+        self._handshake_event = None  # (not kept by an idle connection)
         properties = ev.peer_properties
         mechanism = getattr(self.codec, "mechanism", None)
         if mechanism is not None and mechanism.zap_properties:
@@ -524,8 +532,10 @@ class Engine:
             and isinstance(stream, LeanSocketStream)
             and os.name == "posix"  # the receiver waits on a dup of the descriptor
         ):
-            self.loan = ReadLoan(core, stream, codec, put, self)
-        loan = self.loan
+            self._loan_put = put  # the loan itself is made when first lent (_try_lend)
+            may_lend = self._try_lend
+        else:
+            may_lend = None
         seen = codec.messages_put
         try:
             while True:
@@ -567,11 +577,12 @@ class Engine:
                 if not events:  # events_into() needs more data
                     wanted = codec.wanted_bytes
                     size = RECEIVE_SIZE if wanted <= RECEIVE_SIZE else min(wanted, MAX_RECEIVE_SIZE)
-                    if loan is not None:  # None: lent to a receiver, which read until now
-                        data = await stream.receive_or_give_up(size, loan.try_lend)  # type: ignore[attr-defined]
+                    if may_lend is not None:  # None: lent to a receiver, which read until now
+                        data = await stream.receive_or_give_up(size, may_lend)  # type: ignore[attr-defined]
                     else:
                         data = await stream.receive_some(size)
                     if data is None:
+                        loan = self.loan
                         assert loan is not None
                         handed = await loan.reader_wait()
                         seen = codec.messages_put  # the receiver counted its own
@@ -599,6 +610,19 @@ class Engine:
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self._finish(Outcome.CLOSED, str(exc) or type(exc).__name__)
 
+    def _try_lend(self) -> bool:
+        """ReadLoan.try_lend, the loan made on first use (most connections of a busy
+        socket never lend: only a socket's only pipe does)."""
+        loan = self.loan
+        if loan is None:
+            core = self.core
+            if len(core.receivers._tasks) <= core.polling or len(core.pipes) != 1:
+                return False  # (try_lend's own first test)
+            stream = self.stream
+            assert isinstance(stream, LeanSocketStream)  # (only such a stream lends)
+            loan = self.loan = ReadLoan(core, stream, self.codec, self._loan_put, self)
+        return loan.try_lend()
+
     async def put_blocking(self, msg: Any) -> None:
         """Queue ``msg`` when the pipe is at RCVHWM: stop reading until there is room,
         so TCP pushes back on the peer (the receivers are woken first)."""
@@ -615,6 +639,8 @@ class Engine:
         if t is zmtp.Ping:
             self._owe_pong(ev.context)
             hb = self._hb
+            if hb is None and ev.ttl > 0:
+                hb = self._hb = self._new_hb()
             if hb is not None:
                 hb.ping_received(ev.ttl, trio.current_time(), self.traffic)
                 if self._hb_scope is not None:
@@ -658,35 +684,20 @@ class Engine:
 
     @enable_ki_protection
     async def _writer(self) -> None:
+        # Few locals, and no bound method or last batch held while parked: this
+        # coroutine, and the frame object trio makes of a task's coroutine, are per
+        # idle connection (docs/reliability.md, the scale bar).
         core = self.core
         pipe = self.pipe
         assert pipe is not None
         out = pipe._out_recv
-        receive = out.receive
-        receive_nowait = out.receive_nowait
         codec = self.codec
-        encode = codec.send_messages
         commands = self.commands
-        send_all = self.stream.send_all
-        counters = core.counters
-        senders = core.senders
-        wake = WAKE
-        encoded = Encoded
-        encoded_data = operator.attrgetter("data")
-        batched = Batch
-        taken = pipe.taken
-        chain_from = itertools.chain.from_iterable
-        max_messages = WRITE_BATCH_MESSAGES
-        max_bytes = WRITE_BATCH_BYTES
         ended = False
         direct = self._raw_send is not None and not pipe.conflate
         try:
             while not ended:
-                batch: list[list[bytes]] = []
-                chunks: list[bytes] = []  # wire bytes, in order, for Encoded items
-                nbytes = 0
-                nsent = 0  # Encoded items (whole messages) in chunks
-                m: Any = wake
+                m: Any = WAKE
                 if not commands:
                     # direct writes only while the queue is really empty (order!)
                     idle = direct and not out.statistics().current_buffer_used
@@ -694,87 +705,109 @@ class Engine:
                         self.writer_idle = True
                         pipe.enable_direct()
                     try:
-                        m = await receive()
+                        m = await out.receive()
                     except trio.EndOfChannel:
                         break
                     finally:
                         if idle:
                             self.writer_idle = False
                             pipe.disable_direct()
-                # Take the first item and everything else queued, up to the caps.
-                while True:
-                    items: Any = (m,)
-                    if type(m) is batched:
-                        # a batch of sends (Pipe._send_batched): no more appends to it
-                        taken(m)
-                        if m.encoded:
-                            if len(set(map(type, m))) == 1:
-                                # only Encoded (PUB's fan-out): their bytes, whole
-                                if batch:
-                                    chunks.append(encode(batch))
-                                    nsent += len(batch)
-                                    batch = []
-                                wire = list(map(encoded_data, m))
-                                chunks += wire
-                                nsent += len(wire)
-                                nbytes += sum(map(len, wire))
-                                items = ()
-                            else:
-                                items = m  # item by item, below
-                        else:  # only frame sequences: taken whole, the C-level way
-                            batch.extend(m)
-                            nbytes += sum(map(len, chain_from(m)))
-                            items = ()
-                    for x in items:
-                        if type(x) is list:
-                            batch.append(x)
-                            for f in x:
-                                nbytes += len(f)
-                        elif x is wake:
-                            pass
-                        elif type(x) is encoded:
-                            # pre-encoded (PUB fan-out): keep the order of the stream
-                            if batch:
-                                chunks.append(encode(batch))
-                                nsent += len(batch)
-                                batch = []
-                            chunks.append(x.data)
-                            nsent += 1
-                            nbytes += len(x.data)
-                        else:  # any other sequence of frames
-                            batch.append(x)
-                            for f in x:
-                                nbytes += len(f)
-                    if len(batch) >= max_messages or nbytes >= max_bytes:
-                        break
-                    try:
-                        m = receive_nowait()
-                    except trio.WouldBlock:
-                        break
-                    except trio.EndOfChannel:
-                        ended = True
-                        break
-                if commands or chunks:
-                    parts = self._encode_commands() if commands else []
-                    parts.extend(chunks)
-                    if batch:
-                        parts.append(encode(batch))
-                    data = b"".join(parts)
-                elif batch:
-                    data = encode(batch)
-                else:
+                ended, data, n = self._take_batch(m, out, codec)
+                if data is None:
                     continue
-                if senders:
-                    senders.unpark_all()
-                await send_all(data)
-                counters.messages_out += len(batch) + nsent
+                if core.senders:
+                    core.senders.unpark_all()
+                await self.stream.send_all(data)
+                counters = core.counters
+                counters.messages_out += n
                 counters.bytes_out += len(data)
+                data = None
                 if core.closing:
                     core.check_drained()
             # The pipe was terminated and everything queued has been written.
             self._finish(Outcome.CLOSED, "socket closed")
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self._finish(Outcome.CLOSED, str(exc) or type(exc).__name__)
+
+    def _take_batch(self, m: Any, out: Any, codec: Any) -> tuple[bool, bytes | None, int]:
+        """The writer's batch: ``m`` and everything else queued, up to the caps, as
+        wire bytes (commands first); returns (the channel ended, the bytes or None
+        when there is nothing to write, the messages in them)."""
+        batch: list[list[bytes]] = []
+        chunks: list[bytes] = []  # wire bytes, in order, for Encoded items
+        nbytes = 0
+        nsent = 0  # Encoded items (whole messages) in chunks
+        ended = False
+        encode = codec.send_messages
+        wake = WAKE
+        encoded = Encoded
+        batched = Batch
+        pipe = self.pipe
+        receive_nowait = out.receive_nowait
+        max_messages = WRITE_BATCH_MESSAGES
+        max_bytes = WRITE_BATCH_BYTES
+        while True:
+            items: Any = (m,)
+            if type(m) is batched:
+                # a batch of sends (Pipe._send_batched): no more appends to it
+                pipe.taken(m)  # type: ignore[union-attr]
+                if m.encoded:
+                    if len(set(map(type, m))) == 1:
+                        # only Encoded (PUB's fan-out): their bytes, whole
+                        if batch:
+                            chunks.append(encode(batch))
+                            nsent += len(batch)
+                            batch = []
+                        wire = list(map(_encoded_data, m))
+                        chunks += wire
+                        nsent += len(wire)
+                        nbytes += sum(map(len, wire))
+                        items = ()
+                    else:
+                        items = m  # item by item, below
+                else:  # only frame sequences: taken whole, the C-level way
+                    batch.extend(m)
+                    nbytes += sum(map(len, _chain_from(m)))
+                    items = ()
+            for x in items:
+                if type(x) is list:
+                    batch.append(x)
+                    for f in x:
+                        nbytes += len(f)
+                elif x is wake:
+                    pass
+                elif type(x) is encoded:
+                    # pre-encoded (PUB fan-out): keep the order of the stream
+                    if batch:
+                        chunks.append(encode(batch))
+                        nsent += len(batch)
+                        batch = []
+                    chunks.append(x.data)
+                    nsent += 1
+                    nbytes += len(x.data)
+                else:  # any other sequence of frames
+                    batch.append(x)
+                    for f in x:
+                        nbytes += len(f)
+            if len(batch) >= max_messages or nbytes >= max_bytes:
+                break
+            try:
+                m = receive_nowait()
+            except trio.WouldBlock:
+                break
+            except trio.EndOfChannel:
+                ended = True
+                break
+        commands = self.commands
+        if commands or chunks:
+            parts = self._encode_commands() if commands else []
+            parts.extend(chunks)
+            if batch:
+                parts.append(encode(batch))
+            return ended, b"".join(parts), len(batch) + nsent
+        if batch:
+            return ended, encode(batch), len(batch)
+        return ended, None, 0
 
     def _start_heartbeat(self) -> None:
         """Start the heartbeat task once per connection (for our PINGs or a peer TTL)."""
@@ -804,6 +837,14 @@ class Engine:
                 if self.loan is not None:
                     self.loan.end()  # the reader reads the answer, whoever receives
                 self._owe_ping()
+
+
+_chain_from = itertools.chain.from_iterable
+_encoded_data = operator.attrgetter("data")
+
+
+#: the writer task's name (trio's own default, made once: not a new str per task)
+_WRITER_TASK = f"{__name__}.Engine._writer"
 
 
 def _drop(msg: Any) -> None:

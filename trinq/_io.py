@@ -25,8 +25,27 @@ __all__ = ["LeanSocketStream", "lean_stream"]
 _CLOSED_ERRNOS = {errno.EBADF, errno.ENOTSOCK}
 
 
+def _recv_or_none(sock: _stdlib_socket.socket, n: int) -> bytes | None:
+    """``sock.recv(n)``, None for EAGAIN: caught here, the exception's traceback never
+    reaches (and so never materializes a frame object for) the waiting coroutine,
+    and it is not kept alive while that coroutine waits."""
+    try:
+        return sock.recv(n)
+    except BlockingIOError:
+        return None
+
+
+def _send_or_none(sock: _stdlib_socket.socket, data: memoryview) -> int | None:
+    try:
+        return sock.send(data)
+    except BlockingIOError:
+        return None
+
+
 class LeanSocketStream(trio.abc.HalfCloseableStream):
     """See the module docstring. Construct it with :func:`lean_stream`."""
+
+    __slots__ = ("_closed", "_receiving", "_sending", "_sock")
 
     def __init__(self, sock: _stdlib_socket.socket) -> None:
         sock.setblocking(False)
@@ -56,11 +75,13 @@ class LeanSocketStream(trio.abc.HalfCloseableStream):
                 await checkpoint()
             while sent < total:
                 try:
-                    sent += self._sock.send(view[sent:] if sent else view)
-                except BlockingIOError:
-                    await wait_writable(self._sock)
+                    n = _send_or_none(self._sock, view[sent:] if sent else view)
                 except OSError as exc:
                     raise self._translate(exc) from exc
+                if n is None:
+                    await wait_writable(self._sock)
+                else:
+                    sent += n
         finally:
             self._sending = False
 
@@ -89,13 +110,14 @@ class LeanSocketStream(trio.abc.HalfCloseableStream):
         try:
             while True:
                 try:
-                    return self._sock.recv(max_bytes or 65536)
-                except BlockingIOError:
-                    if give_up is not None and give_up():
-                        return None
-                    await wait_readable(self._sock)
+                    data = _recv_or_none(self._sock, max_bytes or 65536)
                 except OSError as exc:
                     raise self._translate(exc) from exc
+                if data is not None:
+                    return data
+                if give_up is not None and give_up():
+                    return None
+                await wait_readable(self._sock)
         finally:
             self._receiving = False
 

@@ -172,7 +172,10 @@ class Pipe:
         in_cap = rcvhwm if rcvhwm > 0 else math.inf
         # A batched pipe's inbound items are runs (lists) of messages; it counts
         # RCVHWM in messages itself (_in_count), as it does SNDHWM.
-        in_send, in_recv = trio.open_memory_channel[Msg](math.inf if batched else in_cap)
+        in_send: Any = None
+        in_recv: Any = None
+        if not batched:  # (a batched pipe makes its inbound channel with the first put)
+            in_send, in_recv = trio.open_memory_channel[Msg](in_cap)
         self._conflate = conflate
         self._out_send = out_send
         self._out_recv = out_recv
@@ -207,7 +210,7 @@ class Pipe:
             self.recv_nowait = self._recv_batched
             self.put = self._put_batched
         else:
-            self.recv_nowait = in_recv.receive_nowait
+            self.recv_nowait = in_recv.receive_nowait  # pyright: ignore[reportOptionalMemberAccess]
             self.put = self.deliver_nowait
         self._init_peer(endpoint, shared_encoder)
 
@@ -262,6 +265,8 @@ class Pipe:
         """The writer took ``batch``: its messages no longer count against SNDHWM."""
         batch.taken = True
         self._out_count -= len(batch)
+        if self._open is batch:
+            self._open = None  # (nor is the last batch kept alive, with its messages)
 
     def enable_direct(self) -> None:
         """Called by an idle writer: route the next message through
@@ -325,11 +330,21 @@ class Pipe:
         run = self._in_open
         if run is None:
             run = [msg]
-            self._in_send.send_nowait(run)  # (ClosedResourceError once terminated)
+            send = self._in_send
+            (self._open_inbound() if send is None else send).send_nowait(run)
             self._in_open = run
         else:
             run.append(msg)
         self._in_count += 1
+
+    def _open_inbound(self) -> trio.MemorySendChannel[Any]:
+        """The inbound channel, made with the first put (an idle connection's pipe has
+        none: docs/reliability.md, the scale bar); ClosedResourceError once terminated."""
+        if self.terminated:
+            raise trio.ClosedResourceError("the pipe was terminated")
+        send, self._in_recv = trio.open_memory_channel[Any](math.inf)
+        self._in_send = send
+        return send
 
     def in_room(self) -> float:
         """How many more inbound messages fit under RCVHWM now (the decoder's run)."""
@@ -341,7 +356,9 @@ class Pipe:
         run = self._in_open
         if run is None:
             run = []
-            self._in_send.send_nowait(run)  # (an empty run is skipped by the taker)
+            # (an empty run is skipped by the taker)
+            send = self._in_send
+            (self._open_inbound() if send is None else send).send_nowait(run)
             self._in_open = run
         return run
 
@@ -359,8 +376,11 @@ class Pipe:
 
     def _recv_run(self) -> Any:
         """Take the next run from the channel (WouldBlock / EndOfChannel as it says)."""
+        receive = self._in_recv
+        if receive is None:  # nothing was ever put
+            raise trio.EndOfChannel if self.terminated else trio.WouldBlock
         while True:
-            run = self._in_recv.receive_nowait()
+            run = receive.receive_nowait()
             if run is self._in_open:
                 self._in_open = None  # the reader starts another
             n = len(run)
@@ -428,7 +448,8 @@ class Pipe:
     def inbound_queued(self) -> int:
         if self._batched:
             return self._in_count - self._in_cur_len + len(self._in_cur)
-        return self._in_send.statistics().current_buffer_used
+        used: int = self._in_send.statistics().current_buffer_used
+        return used
 
     def statistics(self) -> PipeStatistics:
         return PipeStatistics(
@@ -452,7 +473,8 @@ class Pipe:
         self.terminated = True
         self._out_closed = True
         self._out_send.close()
-        self._in_send.close()
+        if self._in_send is not None:
+            self._in_send.close()
         self._in_open = None  # the reader's next put finds the channel closed
         waiter = self._in_waiter
         if waiter is not None:

@@ -232,6 +232,9 @@ class StreamBinding:
         self.endpoint = endpoint
         self.listeners = listeners
         self._listen_scope = trio.CancelScope()
+        #: the connection tasks' name (trio's default, made once per binding)
+        serve = transport._serve_one
+        self._serve_name = f"{serve.__module__}.{serve.__qualname__}"
 
     async def discard(self) -> None:
         """Close the listeners of a binding that will not be served."""
@@ -284,7 +287,9 @@ class StreamBinding:
                     continue
                 raise
             core.emit(Event.ACCEPTED, core.next_connection_id(), endpoint)
-            connections.start_soon(self.transport._serve_one, core, endpoint, stream)
+            connections.start_soon(
+                self.transport._serve_one, core, endpoint, stream, name=self._serve_name
+            )
 
 
 def _connect_errno(exc: BaseException) -> int:

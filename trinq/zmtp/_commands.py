@@ -23,6 +23,7 @@ Names are sent exactly as given (libzmq matches ``Socket-Type`` and
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from typing import cast
 
@@ -109,7 +110,7 @@ def decode_metadata(
         if name_len == 0 or value_at + 4 > n:
             raise RemoteProtocolError("malformed metadata property", zmtp_code=zmtp_code)
         try:
-            name = data[pos + 1 : value_at].decode("ascii")
+            name = sys.intern(data[pos + 1 : value_at].decode("ascii"))
         except UnicodeDecodeError:
             raise RemoteProtocolError(
                 "non-ASCII metadata property name", zmtp_code=zmtp_code

@@ -63,6 +63,8 @@ peer (docs/interop.md §11).  Other socket types get such messages as plain
 from __future__ import annotations
 
 import enum
+import functools
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
@@ -187,6 +189,12 @@ def command_event(body: bytes) -> Event | None:
     return None
 
 
+@functools.lru_cache(maxsize=16)
+def _greeting_bytes(mechanism: bytes, as_server: bool) -> bytes:
+    """Our 64-octet greeting (the same bytes for every connection of a kind)."""
+    return Greeting(major=3, minor=1, mechanism=mechanism, as_server=as_server).encode()
+
+
 class Connection:
     """One ZMTP 3.1 connection, seen from our side.
 
@@ -237,7 +245,11 @@ class Connection:
         if max_parts is None:
             max_parts = MAX_PARTS.get(socket_type, 0)
         self._decoder = FrameDecoder(maxmsgsize, max_parts)
-        self._events: deque[Any] = deque()
+        # Pending events. A list (56 B) where the mechanism is transparent (NULL, PLAIN:
+        # an idle connection's footprint is the scale bar, docs/reliability.md); a
+        # deque for CURVE, whose receive path queues and pops a read's worth here.
+        # next_event() turns a long list into a deque (_pop_event).
+        self._events: Any = [] if self.mechanism.transparent else deque()
         self._error: RemoteProtocolError | None = None
         self._eof = False
         self._initiated = False
@@ -248,7 +260,7 @@ class Connection:
         self._rx_parts: list[bytes] = []
         # Wire messages split from the buffer but not decoded yet: what followed a
         # message that ``put`` refused on the run-decoding path (``_step_slow``).
-        self._wire_rest: list[Any] = []
+        self._wire_rest: list[Any] = ()  # type: ignore[assignment]
         # _events_into_slow's functions for the put it was last given
         self._slow_hooks: tuple[Any, ...] | None = None
         self._fast_rx = False
@@ -264,9 +276,7 @@ class Connection:
         self._factory: Callable[[list[bytes]], Any] | None = (
             _pub_factory if socket_type in ("PUB", "XPUB") else None if raw_messages else Message
         )
-        self._greeting = Greeting(
-            major=3, minor=1, mechanism=self.mechanism.name, as_server=self.mechanism.as_server
-        ).encode()
+        self._greeting = _greeting_bytes(self.mechanism.name, self.mechanism.as_server)
 
     # ------------------------------------------------------------------
     # Introspection
@@ -352,20 +362,30 @@ class Connection:
             RemoteProtocolError: the peer broke the protocol (and again on
                 every later call).
         """
-        events = self._events
-        if events:
-            return events.popleft()  # type: ignore[no-any-return]
+        if self._events:
+            return self._pop_event()
         if self._error is not None:
             raise self._error
         state = self.state
         if state is ConnectionState.CLOSED:
             return ConnectionClosed()
         self._process()
-        if events:
-            return events.popleft()  # type: ignore[no-any-return]
+        if self._events:
+            return self._pop_event()
         if self._error is not None:
             raise self._error
         return NEED_DATA
+
+    def _pop_event(self) -> Event:
+        events = self._events
+        if type(events) is list:
+            if len(events) <= 8:
+                first: Event = events.pop(0)
+                return first
+            # a backlog taken one event at a time: O(1) pops from here on
+            events = self._events = deque(events)
+        event: Event = events.popleft()
+        return event
 
     def events(self) -> list[Event]:
         """Return every event currently available, in order (maybe empty).
@@ -744,7 +764,8 @@ class Connection:
         peer_type, identity = peer_of(self.socket_type, props, check=self.check_socket_type)
         self.peer_socket_type = peer_type
         self.peer_identity = identity
-        self.peer_properties = dict(props)
+        props = dict(props)  # one copy, shared by the connection and its event
+        self.peer_properties = props
         self.state = ConnectionState.READY
         self._can_send = True
         self._fast_rx = self._transparent and not self._eof
@@ -753,9 +774,9 @@ class Connection:
             HandshakeComplete(
                 peer_socket_type=peer_type,
                 peer_identity=identity,
-                peer_properties=dict(props),
+                peer_properties=props,
                 peer_minor=self.peer_minor,
-                mechanism=self.mechanism.name.decode("ascii"),
+                mechanism=sys.intern(self.mechanism.name.decode("ascii")),
             )
         )
 

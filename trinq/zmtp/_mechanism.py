@@ -90,6 +90,10 @@ from ._zap import (
 __all__ = ["Mechanism", "MechanismStatus", "NullMechanism"]
 
 
+#: shared by every mechanism configured without metadata (never mutated)
+_NO_METADATA: dict[str, bytes] = {}
+
+
 class MechanismStatus(enum.Enum):
     """Where a mechanism's handshake stands."""
 
@@ -126,7 +130,7 @@ class Mechanism(abc.ABC):
     def __init__(self) -> None:
         self.socket_type: str = ""
         self.identity: bytes = b""
-        self.metadata: dict[str, bytes] = {}
+        self.metadata: dict[str, bytes] = _NO_METADATA
         self.peer_properties: dict[str, bytes] = {}
         #: ZAP configuration (see :meth:`configure_zap`).
         self.zap_domain: bytes = b""
@@ -150,7 +154,7 @@ class Mechanism(abc.ABC):
         """Receive our socket type, identity and extra READY metadata."""
         self.socket_type = socket_type
         self.identity = bytes(identity)
-        self.metadata = dict(metadata)
+        self.metadata = dict(metadata) if metadata else _NO_METADATA
 
     def configure_zap(
         self,

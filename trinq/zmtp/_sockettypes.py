@@ -11,6 +11,7 @@ pairs accepted by libzmq's ``mechanism_t::check_socket_type`` (interop facts
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -116,7 +117,7 @@ def peer_of(ours: str, properties: Mapping[str, bytes], *, check: bool = True) -
             socket_type = value
         elif lowered == "identity":
             identity = value
-    peer_type = "" if socket_type is None else socket_type.decode("ascii", "replace")
+    peer_type = "" if socket_type is None else sys.intern(socket_type.decode("ascii", "replace"))
     if check and socket_type is not None and not is_compatible(ours, peer_type):
         raise RemoteProtocolError(
             f"incompatible socket types: we are {ours}, peer is {peer_type!r}",
