@@ -63,13 +63,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import trio
-from trio.lowlevel import enable_ki_protection
+from trio.lowlevel import enable_ki_protection, wait_readable
 
 from . import zmtp
 from ._codec import NOT_STALLED, Codec, decode_into
 from ._core import PeerInfo, SocketCore
 from ._heartbeat import HeartbeatAction, HeartbeatState, pong_context
-from ._io import LeanSocketStream
+from ._io import LeanSocketStream, recv_or_none
 from ._loan import ReadLoan
 from ._monitor import Event
 from ._pipe import WAKE, Batch, Encoded, Pipe
@@ -533,9 +533,11 @@ class Engine:
             and os.name == "posix"  # the receiver waits on a dup of the descriptor
         ):
             self._loan_put = put  # the loan itself is made when first lent (_try_lend)
-            may_lend = self._try_lend
+            may_lend = True
         else:
-            may_lend = None
+            may_lend = False
+        lean = stream if type(stream) is LeanSocketStream else None
+        data: Any  # (what a read returned: bytes, a bytearray over TLS, None when lent)
         seen = codec.messages_put
         try:
             while True:
@@ -577,9 +579,21 @@ class Engine:
                 if not events:  # events_into() needs more data
                     wanted = codec.wanted_bytes
                     size = RECEIVE_SIZE if wanted <= RECEIVE_SIZE else min(wanted, MAX_RECEIVE_SIZE)
-                    if may_lend is not None:  # None: lent to a receiver, which read until now
-                        data = await stream.receive_or_give_up(size, may_lend)  # type: ignore[attr-defined]
-                    else:
+                    if lean is not None:
+                        sock = lean.socket
+                        # a LeanSocketStream, read here: no receive coroutine (nor a
+                        # bound give-up method) per idle connection
+                        while True:
+                            try:
+                                data = recv_or_none(sock, size)
+                            except OSError as exc:
+                                raise lean.translate_error(exc) from exc
+                            if data is not None:
+                                break
+                            if may_lend and self._try_lend():
+                                break  # lent: data is None
+                            await wait_readable(sock)
+                    else:  # (only a LeanSocketStream lends)
                         data = await stream.receive_some(size)
                     if data is None:
                         loan = self.loan

@@ -25,7 +25,7 @@ __all__ = ["LeanSocketStream", "lean_stream"]
 _CLOSED_ERRNOS = {errno.EBADF, errno.ENOTSOCK}
 
 
-def _recv_or_none(sock: _stdlib_socket.socket, n: int) -> bytes | None:
+def recv_or_none(sock: _stdlib_socket.socket, n: int) -> bytes | None:
     """``sock.recv(n)``, None for EAGAIN: caught here, the exception's traceback never
     reaches (and so never materializes a frame object for) the waiting coroutine,
     and it is not kept alive while that coroutine waits."""
@@ -77,7 +77,7 @@ class LeanSocketStream(trio.abc.HalfCloseableStream):
                 try:
                     n = _send_or_none(self._sock, view[sent:] if sent else view)
                 except OSError as exc:
-                    raise self._translate(exc) from exc
+                    raise self.translate_error(exc) from exc
                 if n is None:
                     await wait_writable(self._sock)
                 else:
@@ -110,9 +110,9 @@ class LeanSocketStream(trio.abc.HalfCloseableStream):
         try:
             while True:
                 try:
-                    data = _recv_or_none(self._sock, max_bytes or 65536)
+                    data = recv_or_none(self._sock, max_bytes or 65536)
                 except OSError as exc:
-                    raise self._translate(exc) from exc
+                    raise self.translate_error(exc) from exc
                 if data is not None:
                     return data
                 if give_up is not None and give_up():
@@ -132,7 +132,7 @@ class LeanSocketStream(trio.abc.HalfCloseableStream):
         try:
             self._sock.shutdown(_stdlib_socket.SHUT_WR)
         except OSError as exc:
-            raise self._translate(exc) from exc
+            raise self.translate_error(exc) from exc
 
     async def aclose(self) -> None:
         if not self._closed:
@@ -141,7 +141,7 @@ class LeanSocketStream(trio.abc.HalfCloseableStream):
             self._sock.close()
         await checkpoint()
 
-    def _translate(self, exc: OSError) -> Exception:
+    def translate_error(self, exc: OSError) -> Exception:
         if self._closed or exc.errno in _CLOSED_ERRNOS:
             return trio.ClosedResourceError("stream was closed")
         return trio.BrokenResourceError(exc)

@@ -183,6 +183,9 @@ class StreamTransport(DialingTransport):
     ) -> tuple[list[trio.abc.Listener[trio.abc.Stream]], str]:
         """Start listening; return the listeners and the resolved endpoint."""
 
+    #: a synchronous prepare_accepted (None: the async one runs in the connection's task)
+    prepare_accepted_now: Any = None
+
     async def prepare_accepted(self, stream: trio.abc.Stream, options: Options) -> trio.abc.Stream:
         """Per accepted connection, in its own task: apply options (and, for a
         message transport, run its upgrade); return the stream the engine drives."""
@@ -287,9 +290,23 @@ class StreamBinding:
                     continue
                 raise
             core.emit(Event.ACCEPTED, core.next_connection_id(), endpoint)
+            prepare_now = self.transport.prepare_accepted_now
+            if prepare_now is not None:
+                try:
+                    stream = prepare_now(stream, core.options)
+                except OSError as exc:
+                    core.emit(Event.ACCEPT_FAILED, exc.errno or 0, endpoint, str(exc))
+                    await trio.aclose_forcefully(stream)
+                    continue
+                engine = self.transport.engine(core, stream, endpoint, None)
+                connections.start_soon(engine.run, name=_RUN_NAME)
+                continue
             connections.start_soon(
                 self.transport._serve_one, core, endpoint, stream, name=self._serve_name
             )
+
+
+_RUN_NAME = "trinq._engine.Engine.run"
 
 
 def _connect_errno(exc: BaseException) -> int:

@@ -102,6 +102,9 @@ class TcpTransport(StreamTransport):
         return lean_stream(stream)
 
     async def prepare_accepted(self, stream: trio.abc.Stream, options: Options) -> trio.abc.Stream:
+        return self.prepare_accepted_now(stream, options)
+
+    def prepare_accepted_now(self, stream: trio.abc.Stream, options: Options) -> trio.abc.Stream:
         if isinstance(stream, trio.SocketStream):
             _apply_keepalive(stream.socket, options)
         return lean_stream(stream)
