@@ -17,7 +17,7 @@ import pytest
 import trio
 
 import trinq
-from trinq._pipe import Pipe
+from trinq._pipe import RUN_MESSAGES, Pipe
 from trinq.zmtp import encode_message
 from trinq.zmtp._frames import FrameDecoder
 
@@ -234,3 +234,22 @@ async def test_fair_queueing_between_peers_is_per_message_with_runs() -> None:
             # strictly alternating peers
             assert all(got[i][:1] != got[i + 1][:1] for i in range(399))
             assert [m for m in got if m[:1] == b"a"] == [b"a%d" % i for i in range(200)]
+
+
+def test_a_run_holds_at_most_run_messages() -> None:
+    """A reader stopped at RCVHWM goes on when a run is finished, so runs are bounded
+    (the HWM's grain): puts and the decoder's room both start a new run at the cap."""
+    pipe = Pipe(1000, 0, batched=True)  # (no RCVHWM)
+    n = 2 * RUN_MESSAGES + 5
+    for i in range(n):
+        pipe.put((b"%d" % i,))
+    assert pipe._in_recv.statistics().current_buffer_used == 3
+    assert pipe.in_room() == RUN_MESSAGES - 5
+    run = pipe.open_run()
+    run.extend((b"x",) for _ in range(RUN_MESSAGES - 5))
+    pipe.close_run(RUN_MESSAGES - 5)
+    assert pipe.in_room() == RUN_MESSAGES  # the next run is a new one
+    assert pipe.open_run() is not run
+    pipe.close_run(0)
+    got = drain(pipe)
+    assert got[:n] == [(b"%d" % i,) for i in range(n)] and len(got) == 3 * RUN_MESSAGES

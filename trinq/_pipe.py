@@ -38,7 +38,16 @@ import trio
 
 from ._routing.pipe_like import RecvNowait, SendNowait
 
-__all__ = ["BATCH_MESSAGES", "WAKE", "Batch", "Carrier", "Encoded", "Pipe", "PipeStatistics"]
+__all__ = [
+    "BATCH_MESSAGES",
+    "RUN_MESSAGES",
+    "WAKE",
+    "Batch",
+    "Carrier",
+    "Encoded",
+    "Pipe",
+    "PipeStatistics",
+]
 
 Msg = list[bytes]
 
@@ -83,6 +92,11 @@ class Encoded:
 
 #: Most messages one :class:`Batch` holds before the next send starts another.
 BATCH_MESSAGES = 64
+
+#: Most messages one inbound run holds before the next put starts another: a reader
+#: stopped at RCVHWM goes on when a run is finished, so this is the HWM's grain (with
+#: runs of a whole RCVHWM, large messages made the queue swing between empty and full).
+RUN_MESSAGES = 64
 
 
 class Batch(list):  # type: ignore[type-arg]
@@ -328,7 +342,7 @@ class Pipe:
         if self._in_count >= self._in_cap:
             raise trio.WouldBlock
         run = self._in_open
-        if run is None:
+        if run is None or len(run) >= RUN_MESSAGES:
             run = [msg]
             send = self._in_send
             (self._open_inbound() if send is None else send).send_nowait(run)
@@ -347,14 +361,20 @@ class Pipe:
         return send
 
     def in_room(self) -> float:
-        """How many more inbound messages fit under RCVHWM now (the decoder's run)."""
-        return self._in_cap - self._in_count
+        """How many more inbound messages the decoder may append to :meth:`open_run`'s
+        list now: the room under RCVHWM, at most what that run still holds."""
+        room = self._in_cap - self._in_count
+        run = self._in_open
+        left = (
+            RUN_MESSAGES - len(run) if run is not None and len(run) < RUN_MESSAGES else RUN_MESSAGES
+        )
+        return room if room < left else left
 
     def open_run(self) -> list[Any]:
         """The list the reader may append inbound messages to directly (the open run),
         at most :meth:`in_room` of them, then :meth:`close_run` with how many."""
         run = self._in_open
-        if run is None:
+        if run is None or len(run) >= RUN_MESSAGES:
             run = []
             # (an empty run is skipped by the taker)
             send = self._in_send

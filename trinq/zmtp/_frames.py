@@ -316,7 +316,8 @@ class FrameDecoder:
         *inbox*, if given (with no *factory*), takes runs of short single-frame
         messages without a call per message: up to ``inbox.in_room()`` of them are
         appended to the list ``inbox.open_run()`` returns, and ``inbox.close_run(n)``
-        says how many; ``append`` gets the rest (and raises when the room is gone).
+        says how many, as often as there is room; ``append`` gets the rest (and raises
+        when the room is gone).
         """
         if data is not None and not self._buf and not self._pending and type(data) is bytes:
             buf = data
@@ -339,27 +340,28 @@ class FrameDecoder:
                 if factory is None and not parts and limit >= 255:
                     # Fast lane for the common case: runs of short single-frame data
                     # messages (flags byte 0). Anything else drops to the general loop.
-                    if (
+                    while (
                         inbox is not None
                         and pos + 2 <= n
                         and not buf[pos]
                         and pos + 2 + buf[pos + 1] <= n
                     ):
                         room = inbox.in_room()
-                        if room >= 1:
-                            msg = None  # (nothing of this lane is ever "stalled")
-                            run = inbox.open_run()
-                            add = run.append
-                            k = 0
-                            while k < room and pos + 2 <= n and not buf[pos]:
-                                end = pos + 2 + buf[pos + 1]
-                                if end > n:
-                                    break
-                                add((buf[pos + 2 : end],))
-                                pos = end
-                                k += 1
-                            count += k
-                            inbox.close_run(k)
+                        if room < 1:
+                            break
+                        msg = None  # (nothing of this lane is ever "stalled")
+                        run = inbox.open_run()
+                        add = run.append
+                        k = 0
+                        while k < room and pos + 2 <= n and not buf[pos]:
+                            end = pos + 2 + buf[pos + 1]
+                            if end > n:
+                                break
+                            add((buf[pos + 2 : end],))
+                            pos = end
+                            k += 1
+                        count += k
+                        inbox.close_run(k)
                     while pos + 2 <= n and not buf[pos]:
                         end = pos + 2 + buf[pos + 1]
                         if end > n:
