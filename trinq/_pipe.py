@@ -343,13 +343,18 @@ class Pipe:
             raise trio.WouldBlock
         run = self._in_open
         if run is None or len(run) >= RUN_MESSAGES:
-            run = [msg]
-            send = self._in_send
-            (self._open_inbound() if send is None else send).send_nowait(run)
-            self._in_open = run
-        else:
-            run.append(msg)
+            run = self._new_run()
+        run.append(msg)
         self._in_count += 1
+
+    def _new_run(self) -> list[Any]:
+        """Queue a new, empty run and make it the open one (an empty run is skipped by
+        the taker)."""
+        run: list[Any] = []
+        send = self._in_send
+        (self._open_inbound() if send is None else send).send_nowait(run)
+        self._in_open = run
+        return run
 
     def _open_inbound(self) -> trio.MemorySendChannel[Any]:
         """The inbound channel, made with the first put (an idle connection's pipe has
@@ -375,11 +380,7 @@ class Pipe:
         at most :meth:`in_room` of them, then :meth:`close_run` with how many."""
         run = self._in_open
         if run is None or len(run) >= RUN_MESSAGES:
-            run = []
-            # (an empty run is skipped by the taker)
-            send = self._in_send
-            (self._open_inbound() if send is None else send).send_nowait(run)
-            self._in_open = run
+            run = self._new_run()
         return run
 
     def close_run(self, n: int) -> None:
@@ -421,6 +422,10 @@ class Pipe:
         waiting for room goes on."""
         self._in_count -= self._in_cur_len
         self._in_cur_len = 0
+        self._wake_reader()
+
+    def _wake_reader(self) -> None:
+        """A reader waiting for room (``put_wait``) looks again."""
         waiter = self._in_waiter
         if waiter is not None:
             self._in_waiter = None
@@ -496,7 +501,4 @@ class Pipe:
         if self._in_send is not None:
             self._in_send.close()
         self._in_open = None  # the reader's next put finds the channel closed
-        waiter = self._in_waiter
-        if waiter is not None:
-            self._in_waiter = None
-            waiter.set()
+        self._wake_reader()
