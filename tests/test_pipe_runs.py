@@ -253,3 +253,138 @@ def test_a_run_holds_at_most_run_messages() -> None:
     pipe.close_run(0)
     got = drain(pipe)
     assert got[:n] == [(b"%d" % i,) for i in range(n)] and len(got) == 3 * RUN_MESSAGES
+
+
+def _decode_all(chunks: list[bytes], room: int) -> list[Any]:
+    """Feed ``chunks`` to a decoder whose lane fills a pipe with RCVHWM ``room``,
+    draining the pipe whenever it stalls; return every message and command."""
+    pipe = Pipe(1000, room, batched=True)
+    dec = FrameDecoder()
+    got: list[Any] = []
+    for chunk in chunks:
+        data: bytes | None = chunk
+        while True:
+            try:
+                cmd = dec.read_messages(pipe.put, None, data, pipe)
+            except trio.WouldBlock:
+                stalled = dec.stalled
+                dec.stalled = None
+                got.extend(drain(pipe))
+                pipe.put(stalled)
+                data = None
+                continue
+            data = None
+            got.extend(drain(pipe))
+            if cmd is None:
+                break
+            got.append(("command", cmd))
+    return got
+
+
+@pytest.mark.parametrize("room", [1, 5, 64, 0])
+@pytest.mark.parametrize("split", [1, 7, 18, 1000, 100_000])
+def test_stretches_of_same_sized_frames_decode_as_frame_by_frame(room: int, split: int) -> None:
+    """The lane cuts stretches of same-sized short frames with struct at C speed; the
+    result is the same as frame by frame, whatever breaks a stretch (another size, a
+    multipart message, a command, a long frame, the end of a read) and whatever the
+    room; every body is a bytes object."""
+    msgs: list[Any] = [[b"a" * 16] for _ in range(150)]
+    msgs += [[b"b" * 15]] + [[b"c" * 16] for _ in range(10)] + [[b"", b"x"]]
+    msgs += [[b""] for _ in range(9)] + [[b"d" * 255] for _ in range(8)] + [[b"e" * 300]]
+    msgs += [("command",)] + [[b"%03d" % i] for i in range(100)]
+    parts = []
+    for m in msgs:
+        parts.append(b"\x04\x04PING" if m == ("command",) else encode_message(m))
+    stream = b"".join(parts)
+    chunks = [stream[i : i + split] for i in range(0, len(stream), split)]
+    got = _decode_all(chunks, room if room else 1_000_000)
+    want: list[Any] = []
+    for m in msgs:
+        want.append(("command", (4, b"PING")) if m == ("command",) else tuple(m))
+    assert got == want
+    assert all(type(f) is bytes for g in got if g[0] != "command" for f in g)
+
+
+def test_a_stretch_is_checked_octet_by_octet() -> None:
+    """A stretch whose strided flags or size octets differ anywhere is not cut as one:
+    a MORE flag or another size in the middle is decoded as what it is."""
+    base = [[b"q" * 16] for _ in range(40)]
+    for i in (0, 1, 17, 38, 39):
+        for odd in ([b"r" * 16, b"s" * 14], [b"t" * 17], [b"u" * 14]):
+            msgs = [*base[:i], odd, *base[i + 1 :]]
+            assert _decode_all([wire(msgs)], 1_000_000) == [tuple(m) for m in msgs]
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        [[b"x" * 16] for _ in range(70)],
+        [[b""], [b""], [b""]],
+        [[b"y" * 255]] * 5,
+        [[b"y" * 256]] * 5,
+        [[bytearray(b"ab")], [memoryview(b"cd")], [b"ef"]],
+        [[b"ab"], [b"abc"], [b"ab"]],
+        [[b"ab"], [b"a", b"b"], [b"ab"]],
+        [[b"solo"]],
+    ],
+)
+def test_encode_messages_is_the_join_of_encode_message(messages: list[list[Any]]) -> None:
+    """The writer's batch encode (one shared header joined between same-sized short
+    frames, or frame by frame) gives the same octets as one message at a time, for
+    plain lists and for the pipe's batches."""
+    from trinq._pipe import Batch
+    from trinq.zmtp import encode_messages
+
+    want = b"".join(encode_message(m) for m in messages)
+    assert encode_messages(messages) == want
+    batch = Batch(messages[0])
+    batch.extend(messages[1:])
+    assert encode_messages(batch) == want
+    assert encode_messages(iter(messages)) == want
+
+
+async def test_a_socket_served_by_one_pipe_takes_from_its_run_buffer() -> None:
+    """With one peer, PULL (and SUB subscribed to everything) pops messages from the
+    pipe's run buffer itself: order and RCVHWM hold, and when a second peer arrives,
+    or SUB starts filtering, it receives the long way again."""
+    with trio.fail_after(20):
+        async with trinq.Context() as ctx:
+            pull = ctx.socket(trinq.PULL, rcvhwm=5)
+            push = ctx.socket(trinq.PUSH)
+            ep = await pull.bind("tcp://127.0.0.1:*")
+            push.connect(ep)
+            for i in range(200):
+                await push.send(b"%d" % i)
+            assert await pull.recv() == b"0"
+            (pipe,) = pull._core.pipes
+            assert pull._pattern.run_buffer is pipe.run_buffer is not None
+            await trio.testing.wait_all_tasks_blocked()
+            assert pipe.inbound_queued() <= 5
+            got = [b"0"] + [await pull.recv() for _ in range(199)]
+            assert got == [b"%d" % i for i in range(200)]
+            push2 = ctx.socket(trinq.PUSH)
+            push2.connect(ep)
+            await push2.send(b"second")
+            assert await pull.recv() == b"second"
+            assert pull._pattern.run_buffer is None
+
+            pub = ctx.socket(trinq.PUB)
+            sub = ctx.socket(trinq.SUB)
+            sub.subscribe(b"")
+            sub.connect(await pub.bind("tcp://127.0.0.1:*"))
+            while True:
+                await pub.send(b"hello")
+                with trio.move_on_after(0.05):
+                    assert await sub.recv() == b"hello"
+                    break
+            assert sub._pattern.run_buffer is not None
+            for topic in (b"a1", b"b1", b"a2", b"b2", b"a3"):
+                await pub.send(topic)
+            while (m := await sub.recv()) == b"hello":
+                pass
+            assert m == b"a1"
+            await trio.testing.wait_all_tasks_blocked()  # b1 .. a3 in the run buffer
+            sub.subscribe(b"a")
+            sub.unsubscribe(b"")
+            assert sub._pattern.run_buffer is None
+            assert [await sub.recv(), await sub.recv()] == [b"a2", b"a3"]

@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import enum
 import errno
-import itertools
 import math
 import operator
 import os
@@ -779,9 +778,15 @@ class Engine:
                         items = ()
                     else:
                         items = m  # item by item, below
-                else:  # only frame sequences: taken whole, the C-level way
-                    batch.extend(m)
-                    nbytes += sum(map(len, _chain_from(m)))
+                else:  # only frame sequences: encoded whole (the codec's run path)
+                    if batch:
+                        chunks.append(encode(batch))
+                        nsent += len(batch)
+                        batch = []
+                    wire = encode(m)
+                    chunks.append(wire)
+                    nsent += len(m)
+                    nbytes += len(wire)
                     items = ()
             for x in items:
                 if type(x) is list:
@@ -853,7 +858,6 @@ class Engine:
                 self._owe_ping()
 
 
-_chain_from = itertools.chain.from_iterable
 _encoded_data = operator.attrgetter("data")
 
 

@@ -159,11 +159,14 @@ class Pipe:
         "put",
         "recv_nowait",
         "routing_id",
+        "run_buffer",
         "send_nowait",
         "shared_encoder",
         "state",
         "terminated",
     )
+
+    run_buffer: list[Any] | None
 
     def __init__(
         self,
@@ -227,6 +230,8 @@ class Pipe:
             self.recv_nowait = in_recv.receive_nowait  # pyright: ignore[reportOptionalMemberAccess]
             self.put = self.deliver_nowait
         self._init_peer(endpoint, shared_encoder)
+        if batched:
+            self.run_buffer = self._in_cur  # (documented in _init_peer)
 
     def _init_peer(self, endpoint: str, shared_encoder: Callable[[Msg], bytes] | None) -> None:
         """Everything but the queues (a subclass with queues of its own calls this)."""
@@ -242,6 +247,10 @@ class Pipe:
         self.peer_minor = 1
         self.peer_address = ""
         self.terminated = False
+        #: A batched pipe's run being taken, reversed (its next message is the last
+        #: item): a socket served by this pipe alone pops from it itself, and calls
+        #: :meth:`run_done` when it empties it (``Socket.recv``). None: no runs.
+        self.run_buffer = None
         #: Free for the pattern's per-pipe bookkeeping.
         self.state: Any = None
 
@@ -391,7 +400,7 @@ class Pipe:
         if cur:
             msg = cur.pop()
             if not cur:
-                self._run_done()
+                self.run_done()
             return msg
         return self._recv_run()
 
@@ -409,17 +418,18 @@ class Pipe:
                 break
         if n == 1:
             self._in_cur_len = 1
-            self._run_done()
+            self.run_done()
             return run[0]
         run.reverse()
         msg = run.pop()
-        self._in_cur = run
+        self._in_cur += run  # (one list for the pipe's life: run_buffer)
         self._in_cur_len = n
         return msg
 
-    def _run_done(self) -> None:
-        """The run being taken is empty: its messages leave the count; a reader
-        waiting for room goes on."""
+    def run_done(self) -> None:
+        """The run being taken is empty (its last message was just popped from
+        :attr:`run_buffer`): its messages leave the count; a reader waiting for room
+        goes on."""
         self._in_count -= self._in_cur_len
         self._in_cur_len = 0
         self._wake_reader()

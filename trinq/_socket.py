@@ -725,11 +725,18 @@ class Socket(trio.abc.AsyncResource):
             task = _RUN.task
             if task._cancel_status.effectively_cancelled or task._runner.ki_pending:
                 await checkpoint()  # raises Cancelled
+            pattern = self._pattern
+            run = pattern.run_buffer
             try:
-                try:
-                    msg = self._pattern.recv_nowait()
-                except RECV_TERMINATED:
-                    msg = self._pattern.recv_after_end()
+                if run:  # one peer's run being taken: Pipe._recv_batched, inlined
+                    msg = run.pop()
+                    if not run:
+                        pattern.run_pipe.run_done()  # type: ignore[union-attr]
+                else:
+                    try:
+                        msg = pattern.recv_nowait()
+                    except RECV_TERMINATED:
+                        msg = pattern.recv_after_end()
             except trio.WouldBlock:
                 # _recv_wait() without a frame when there is no rcvtimeo
                 msg = await (self._recv_park() if self._opts.rcvtimeo < 0 else self._recv_wait())
@@ -762,11 +769,18 @@ class Socket(trio.abc.AsyncResource):
             return partial.popleft()
         # _take(), inlined: recv_nowait() is the per-message call of a drain loop (the
         # benchmark's pub/sub receiver), where the call it saves is measurable.
+        pattern = self._pattern
+        run = pattern.run_buffer
         try:
-            try:
-                msg = self._pattern.recv_nowait()
-            except RECV_TERMINATED:
-                msg = self._pattern.recv_after_end()
+            if run:  # as in recv()
+                msg = run.pop()
+                if not run:
+                    pattern.run_pipe.run_done()  # type: ignore[union-attr]
+            else:
+                try:
+                    msg = pattern.recv_nowait()
+                except RECV_TERMINATED:
+                    msg = pattern.recv_after_end()
         except trio.WouldBlock:
             if self._core.loan is None:  # (drain loops end here once per batch)
                 raise self._would_block() from None
@@ -776,7 +790,8 @@ class Socket(trio.abc.AsyncResource):
                 raise self._would_block() from None
         if len(msg) > 1:
             partial.extend(msg[1:])
-        return msg[0]
+        first: bytes = msg[0]
+        return first
 
     async def recv_message(self, flags: int = 0) -> Message:
         """Receive one whole message with its metadata, as a :class:`trinq.Message`:

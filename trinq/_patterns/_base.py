@@ -64,6 +64,11 @@ class Pattern:
     #: False where each connection is a new peer (STREAM): no connect-side pipe made at
     #: ``connect()`` that outlives reconnects; every connection brings its own.
     pipes_outlive_connections: ClassVar[bool] = True
+    #: While ``recv_nowait`` is one batched pipe's own (``FairQueue.fast_recv``): that
+    #: pipe's :attr:`~trinq._pipe.Pipe.run_buffer`, which ``Socket.recv`` pops from
+    #: itself (one call less per message), and the pipe. None otherwise.
+    run_buffer: list[Any] | None = None
+    run_pipe: Pipe | None = None
 
     def __init__(self, options: Options) -> None:
         self.options = options
@@ -154,7 +159,18 @@ class FairQueueReceiver(Pattern):
         self._fq_changed()
 
     def _fq_changed(self) -> None:
-        self.recv_nowait = self._fq.fast_recv  # type: ignore[method-assign]
+        self._serve_from_fq()
+
+    def _serve_from_fq(self) -> None:
+        """Receive through the fair queue's :attr:`~trinq._routing.FairQueue.fast_recv`
+        (with one batched pipe: from its run buffer, :attr:`Pattern.run_buffer`)."""
+        fq = self._fq
+        self.recv_nowait = fq.fast_recv  # type: ignore[method-assign]
+        pipes = fq.pipes
+        pipe = pipes[0] if len(pipes) == 1 else None
+        buffer = getattr(pipe, "run_buffer", None)
+        self.run_buffer = buffer
+        self.run_pipe = pipe if buffer is not None else None
 
     def recv_after_end(self) -> Msg:
         return self._fq.recv_nowait()

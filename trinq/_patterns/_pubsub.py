@@ -279,9 +279,10 @@ class Sub(_Subscriber):
         # Subscribed to everything (and not inverted): every message matches, so the
         # fair queue's own recv_nowait serves directly -- no filter call per message.
         if b"" in self._filter and not self.options.invert_matching:
-            self.recv_nowait = self._fq.fast_recv  # type: ignore[method-assign]
+            self._serve_from_fq()
         else:
             self.recv_nowait = self._filtered_recv  # type: ignore[method-assign]
+            self.run_buffer = self.run_pipe = None
 
     _fq_changed = _choose_recv
 
