@@ -127,3 +127,76 @@ async def test_sockets_over_batched_pipes_keep_order_and_hwm() -> None:
                 await pull.recv()
                 got += 1
             assert got == sent
+
+
+async def test_a_socket_with_one_peer_sends_to_its_pipe_directly() -> None:
+    """PUSH and DEALER with one peer queue to that pipe without the load balancer
+    (``Pattern.send_pipe``); with two peers they round-robin again; a peer that left
+    takes its pipe out of the rotation and the next send goes to the one that is left.
+    REQ never does (its sends go through the envelope and the lock-step)."""
+    with trio.fail_after(20):
+        async with trinq.Context() as ctx:
+            push = ctx.socket(trinq.PUSH)
+            ep = await push.bind("tcp://127.0.0.1:*")
+            assert push._pattern.send_pipe is None
+            a = ctx.socket(trinq.PULL)
+            a.connect(ep)
+            await push.send(b"one")
+            assert await a.recv() == b"one"
+            (pipe_a,) = push._core.pipes
+            assert push._pattern.send_pipe is pipe_a
+            b = ctx.socket(trinq.PULL)
+            b.connect(ep)
+            while len(push._core.pipes) < 2:
+                await trio.sleep(0.01)
+            assert push._pattern.send_pipe is None
+            for i in range(4):
+                await push.send(b"%d" % i)
+            got = {await a.recv(), await a.recv(), await b.recv(), await b.recv()}
+            assert got == {b"0", b"1", b"2", b"3"}
+            await a.aclose()
+            while len(push._core.pipes) > 1:
+                await trio.sleep(0.01)
+            (pipe_b,) = push._core.pipes
+            assert push._pattern.send_pipe is pipe_b
+            await push.send(b"to b")
+            assert await b.recv() == b"to b"
+
+            dealer = ctx.socket(trinq.DEALER)
+            router = ctx.socket(trinq.ROUTER)
+            dealer.connect(await router.bind("tcp://127.0.0.1:*"))
+            await dealer.send(b"hi")
+            assert (await router.recv_multipart())[1:] == [b"hi"]
+            assert dealer._pattern.send_pipe is not None
+            req = ctx.socket(trinq.REQ)
+            rep = ctx.socket(trinq.REP)
+            req.connect(await rep.bind("tcp://127.0.0.1:*"))
+            await req.send(b"q")
+            assert await rep.recv() == b"q"
+            assert req._pattern.send_pipe is None
+
+
+async def test_a_terminated_single_pipe_sends_the_long_way() -> None:
+    """``Socket.send``'s direct path meets a pipe that ended: the message is not lost
+    and not queued on the dead pipe -- the load balancer drops the pipe and the send
+    waits for the next peer, as it always did."""
+    with trio.fail_after(20):
+        async with trinq.Context() as ctx:
+            push = ctx.socket(trinq.PUSH)
+            ep = await push.bind("tcp://127.0.0.1:*")
+            a = ctx.socket(trinq.PULL)
+            a.connect(ep)
+            await push.send(b"one")
+            assert await a.recv() == b"one"
+            (pipe,) = push._core.pipes
+            pipe.terminate()  # as the engine does when the peer goes, and its writer
+            pipe.disable_direct()  # stops writing on the caller's stack when it sees it
+            assert push._pattern.send_pipe is pipe  # (the rotation has not seen it yet)
+            b = ctx.socket(trinq.PULL)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(push.send, b"two")
+                while pipe in push._pattern._lb.pipes:
+                    await trio.sleep(0.01)
+                assert push._pattern.send_pipe is None
+                b.connect(ep)
+            assert await b.recv() == b"two"

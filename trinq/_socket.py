@@ -58,7 +58,7 @@ from ._monitor import Event, Monitor
 from ._options import OPTIONS, Options, lookup
 from ._patterns import PATTERNS
 from ._pipe import PipeStatistics
-from ._routing.pipe_like import RECV_TERMINATED
+from ._routing.pipe_like import RECV_TERMINATED, SEND_TERMINATED
 from ._transports import Binding, Dialing, split_endpoint, transport_for
 
 
@@ -522,8 +522,15 @@ class Socket(trio.abc.AsyncResource):
         if core.closing:
             raise self._closed_error()
         frames = [data]
+        pipe = self._pattern.send_pipe
         try:
-            self._pattern_send(frames)
+            if pipe is not None:  # one peer's pipe (LoadBalancer.send_nowait, inlined)
+                try:
+                    pipe.send_nowait(frames)
+                except SEND_TERMINATED:
+                    self._pattern_send(frames)  # drops the pipe: WouldBlock
+            else:
+                self._pattern_send(frames)
         except trio.WouldBlock:
             await self._send_wait(frames)
             return

@@ -69,6 +69,10 @@ class Pattern:
     #: itself (one call less per message), and the pipe. None otherwise.
     run_buffer: list[Any] | None = None
     run_pipe: Pipe | None = None
+    #: While ``send_nowait`` is a load balancer's with a single pipe (PUSH, DEALER
+    #: with one peer): that pipe, which ``Socket.send`` queues to directly (one call
+    #: less per message; a terminated pipe sends it the long way). None otherwise.
+    send_pipe: Pipe | None = None
 
     def __init__(self, options: Options) -> None:
         self.options = options

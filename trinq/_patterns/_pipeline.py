@@ -27,8 +27,12 @@ class Push(Pattern):
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        self._lb: LoadBalancer[Pipe] = LoadBalancer()
+        self._lb: LoadBalancer[Pipe] = LoadBalancer(on_change=self._lb_changed)
         self.send_nowait = self._lb.send_nowait  # type: ignore[method-assign,assignment]
+
+    def _lb_changed(self) -> None:
+        pipes = self._lb.pipes
+        self.send_pipe = pipes[0] if len(pipes) == 1 else None
 
     def attach(self, pipe: Pipe) -> None:
         self._lb.attach(pipe)

@@ -74,7 +74,11 @@ class Dealer(Pattern):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self._fq: FairQueue[Pipe] = FairQueue()
-        self._lb: LoadBalancer[Pipe] = LoadBalancer()
+        self._lb: LoadBalancer[Pipe] = LoadBalancer(on_change=self._lb_changed)
+
+    def _lb_changed(self) -> None:
+        pipes = self._lb.pipes
+        self.send_pipe = pipes[0] if len(pipes) == 1 else None
 
     def attach(self, pipe: Pipe) -> None:
         self._fq.attach(pipe)
@@ -112,6 +116,9 @@ class Req(Dealer):
         if pipe is self._reply_pipe:
             self._reply_pipe = None
         super().detach(pipe)
+
+    def _lb_changed(self) -> None:
+        pass  # (sends go through the envelope and the state machine: no send_pipe)
 
     def send_nowait(self, msg: Msg) -> None:
         if self._awaiting and not self.options.req_relaxed:

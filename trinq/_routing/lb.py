@@ -20,6 +20,8 @@ Because trinq queues whole messages, there is no ``_more``/``rollback`` bookkeep
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 import trio
 
@@ -32,6 +34,14 @@ __all__ = ["LoadBalancer"]
 @attrs.define(eq=False)
 class LoadBalancer(PipeRing[PipeT]):
     """Round-robin over attached pipes, skipping full ones."""
+
+    #: Called with no arguments whenever a pipe is attached or dropped (a pattern
+    #: that lets the socket send to a single pipe directly re-reads it there).
+    on_change: Callable[[], None] | None = attrs.field(default=None)
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def has_out(self) -> bool:
         """True if some attached pipe has room for one more message."""
