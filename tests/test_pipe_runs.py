@@ -291,6 +291,8 @@ def test_stretches_of_same_sized_frames_decode_as_frame_by_frame(room: int, spli
     msgs: list[Any] = [[b"a" * 16] for _ in range(150)]
     msgs += [[b"b" * 15]] + [[b"c" * 16] for _ in range(10)] + [[b"", b"x"]]
     msgs += [[b""] for _ in range(9)] + [[b"d" * 255] for _ in range(8)] + [[b"e" * 300]]
+    msgs += [[b"f" * 300] for _ in range(6)] + [[b"g" * 301], [b"f" * 300, b"h" * 300]]
+    msgs += [[b"i" * 4096] for _ in range(5)] + [[b"j" * 256]]
     msgs += [("command",)] + [[b"%03d" % i] for i in range(100)]
     parts = []
     for m in msgs:
@@ -307,12 +309,16 @@ def test_stretches_of_same_sized_frames_decode_as_frame_by_frame(room: int, spli
 
 def test_a_stretch_is_checked_octet_by_octet() -> None:
     """A stretch whose strided flags or size octets differ anywhere is not cut as one:
-    a MORE flag or another size in the middle is decoded as what it is."""
-    base = [[b"q" * 16] for _ in range(40)]
-    for i in (0, 1, 17, 38, 39):
-        for odd in ([b"r" * 16, b"s" * 14], [b"t" * 17], [b"u" * 14]):
-            msgs = [*base[:i], odd, *base[i + 1 :]]
-            assert _decode_all([wire(msgs)], 1_000_000) == [tuple(m) for m in msgs]
+    a MORE flag or another size in the middle (in any octet of a long frame's size) is
+    decoded as what it is."""
+    for size in (16, 300, 70_000):
+        base = [[b"q" * size] for _ in range(40)]
+        odds = ([b"r" * size, b"s" * 14], [b"t" * (size + 1)], [b"u" * (size - 1)])
+        odds += ([b"v" * (size + 256)], [b"w" * (size + 65536)])
+        for i in (0, 1, 17, 38, 39):
+            for odd in odds:
+                msgs = [*base[:i], odd, *base[i + 1 :]]
+                assert _decode_all([wire(msgs)], 1_000_000) == [tuple(m) for m in msgs]
 
 
 @pytest.mark.parametrize(

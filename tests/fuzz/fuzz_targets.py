@@ -222,6 +222,26 @@ def _flatten(frames: list[tuple[int, bytes]], in_message: bool) -> list[Any]:
     return out
 
 
+def _message_limit(
+    frames: list[tuple[int, bytes]], err: bool, maxmsgsize: int
+) -> tuple[list[tuple[int, bytes]], bool]:
+    """next_frame checks each frame against maxmsgsize; read_messages also bounds a
+    whole multipart message (its data frames' total): cut ``frames`` where that
+    refuses, as read_messages would."""
+    if maxmsgsize < 0:
+        return frames, err
+    total = 0
+    for i, (flags, body) in enumerate(frames):
+        if flags & zmtp.COMMAND:
+            continue
+        total += len(body)
+        if total > maxmsgsize:
+            return frames[:i], True
+        if not flags & zmtp.MORE:
+            total = 0
+    return frames, err
+
+
 def frames_target(data: bytes) -> None:
     """FrameDecoder, by ``next_frame`` and by ``read_messages`` (with refusals), fed in
     chunks: only RemoteProtocolError, never more than one incomplete frame buffered
@@ -237,6 +257,7 @@ def frames_target(data: bytes) -> None:
         pieces = [stream] if stream else []
     a = zmtp.FrameDecoder(maxmsgsize)
     frames, a_err = _raises_only((zmtp.RemoteProtocolError,), lambda: _frames_next(a, pieces))
+    frames, a_err = _message_limit(frames, a_err, maxmsgsize)
     b = zmtp.FrameDecoder(maxmsgsize)
     got, b_err = _raises_only(
         (zmtp.RemoteProtocolError,), lambda: _frames_read(b, pieces, stall_every)
