@@ -141,7 +141,7 @@ def encode_messages(messages: Iterable[Sequence[BytesLike]]) -> bytes:
     Equal to ``b"".join(map(encode_message, messages))``, but joins once. A list
     of single-frame messages of one size (a run of same-sized records, the common
     case) is encoded without a Python step per message: the frames are joined with
-    their shared header, ``header + header.join(frames)``.
+    their shared header in one ``join``.
     """
     if isinstance(messages, list) and len(messages) > 1:
         try:
@@ -153,7 +153,8 @@ def encode_messages(messages: Iterable[Sequence[BytesLike]]) -> bytes:
             if len(sizes) == 1:
                 size = sizes.pop()
                 header = _LAST_HEADERS[size] if size < 256 else b"\x02" + size.to_bytes(8, "big")
-                return header + header.join(bodies)
+                bodies.insert(0, b"")  # (one join, one copy: no ``header + ...`` after it)
+                return header.join(bodies)
     out: list[Any] = []
     append = out.append
     last_headers = _LAST_HEADERS
@@ -463,7 +464,9 @@ class FrameDecoder:
                             for j in range(9)
                         ):
                             msg = None
-                            inbox.open_run().extend(_long_bodies(size).iter_unpack(buf[pos:last]))
+                            inbox.open_run().extend(
+                                _long_bodies(size).iter_unpack(memoryview(buf)[pos:last])
+                            )
                             inbox.close_run(m)
                             count += m
                             pos = last
