@@ -152,6 +152,32 @@ def wire(messages: list[list[bytes]]) -> bytes:
     return b"".join(encode_message(m) for m in messages)
 
 
+def _decode_all(chunks: list[bytes], pipe: Pipe, dec: FrameDecoder | None = None) -> list[Any]:
+    """Feed ``chunks`` to a decoder whose lane fills ``pipe``, draining the pipe
+    whenever it stalls; return every message and command, in order."""
+    if dec is None:
+        dec = FrameDecoder()
+    got: list[Any] = []
+    for chunk in chunks:
+        data: bytes | None = chunk
+        while True:
+            try:
+                cmd = dec.read_messages(pipe.put, None, data, pipe)
+            except trio.WouldBlock:
+                stalled = dec.stalled
+                dec.stalled = None
+                got.extend(drain(pipe))
+                pipe.put(stalled)
+                data = None
+                continue
+            data = None
+            got.extend(drain(pipe))
+            if cmd is None:
+                break
+            got.append(("command", cmd))
+    return got
+
+
 @pytest.mark.parametrize("room", [0, 1, 3, 50, 1000])
 def test_decoder_lane_fills_the_room_and_append_gets_the_rest_in_order(room: int) -> None:
     """Short single-frame messages go into the open run up to the room; multipart and
@@ -163,23 +189,9 @@ def test_decoder_lane_fills_the_room_and_append_gets_the_rest_in_order(room: int
     if not room:
         pipe.put((b"filler",))  # no room at all
     dec = FrameDecoder()
-    got: list[Any] = []
     expected = [tuple(m) for m in msgs]
-    buffered = wire(msgs)
-    while True:
-        try:
-            cmd = dec.read_messages(pipe.put, None, buffered, pipe)
-        except trio.WouldBlock:
-            stalled = dec.stalled
-            dec.stalled = None
-            got.extend(drain(pipe))
-            pipe.put(stalled)
-        else:
-            assert cmd is None
-            break
-        finally:
-            buffered = None  # type: ignore[assignment]
-    got.extend(drain(pipe))
+    got = _decode_all([wire(msgs)], pipe, dec)
+    assert not [g for g in got if g[0] == "command"]  # (no command in this stream)
     if not room:
         assert got[0] == (b"filler",)
         got = got[1:]
@@ -255,32 +267,6 @@ def test_a_run_holds_at_most_run_messages() -> None:
     assert got[:n] == [(b"%d" % i,) for i in range(n)] and len(got) == 3 * RUN_MESSAGES
 
 
-def _decode_all(chunks: list[bytes], room: int) -> list[Any]:
-    """Feed ``chunks`` to a decoder whose lane fills a pipe with RCVHWM ``room``,
-    draining the pipe whenever it stalls; return every message and command."""
-    pipe = Pipe(1000, room, batched=True)
-    dec = FrameDecoder()
-    got: list[Any] = []
-    for chunk in chunks:
-        data: bytes | None = chunk
-        while True:
-            try:
-                cmd = dec.read_messages(pipe.put, None, data, pipe)
-            except trio.WouldBlock:
-                stalled = dec.stalled
-                dec.stalled = None
-                got.extend(drain(pipe))
-                pipe.put(stalled)
-                data = None
-                continue
-            data = None
-            got.extend(drain(pipe))
-            if cmd is None:
-                break
-            got.append(("command", cmd))
-    return got
-
-
 @pytest.mark.parametrize("room", [1, 5, 64, 0])
 @pytest.mark.parametrize("split", [1, 7, 18, 1000, 100_000])
 def test_stretches_of_same_sized_frames_decode_as_frame_by_frame(room: int, split: int) -> None:
@@ -299,7 +285,7 @@ def test_stretches_of_same_sized_frames_decode_as_frame_by_frame(room: int, spli
         parts.append(b"\x04\x04PING" if m == ("command",) else encode_message(m))
     stream = b"".join(parts)
     chunks = [stream[i : i + split] for i in range(0, len(stream), split)]
-    got = _decode_all(chunks, room if room else 1_000_000)
+    got = _decode_all(chunks, Pipe(1000, room if room else 1_000_000, batched=True))
     want: list[Any] = []
     for m in msgs:
         want.append(("command", (4, b"PING")) if m == ("command",) else tuple(m))
@@ -318,7 +304,8 @@ def test_a_stretch_is_checked_octet_by_octet() -> None:
         for i in (0, 1, 17, 38, 39):
             for odd in odds:
                 msgs = [*base[:i], odd, *base[i + 1 :]]
-                assert _decode_all([wire(msgs)], 1_000_000) == [tuple(m) for m in msgs]
+                pipe = Pipe(1000, 1_000_000, batched=True)
+                assert _decode_all([wire(msgs)], pipe) == [tuple(m) for m in msgs]
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ import trio
 
 from .._constants import EHOSTUNREACH, EINVAL, ENOTSUP
 from .._errors import ZMQError
-from .._routing import FairQueue
+from .._routing import FairQueue, LoadBalancer
 from .._routing.pipe_like import RECV_TERMINATED, SEND_TERMINATED
 
 if TYPE_CHECKING:
@@ -170,14 +170,19 @@ class FairQueueReceiver(Pattern):
         (with one batched pipe: from its run buffer, :attr:`Pattern.run_buffer`)."""
         fq = self._fq
         self.recv_nowait = fq.fast_recv  # type: ignore[method-assign]
-        pipes = fq.pipes
-        pipe = pipes[0] if len(pipes) == 1 else None
+        pipe = only_pipe(fq)
         buffer = getattr(pipe, "run_buffer", None)
         self.run_buffer = buffer
         self.run_pipe = pipe if buffer is not None else None
 
     def recv_after_end(self) -> Msg:
         return self._fq.recv_nowait()
+
+
+def only_pipe(ring: FairQueue[Pipe] | LoadBalancer[Pipe]) -> Pipe | None:
+    """The one pipe a fair queue or load balancer holds, or None (none, or several)."""
+    pipes = ring.pipes
+    return pipes[0] if len(pipes) == 1 else None
 
 
 def send_to_peer(pipe: Pipe, frames: Msg, rid: bytes, mandatory: bool) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from .._routing import LoadBalancer
-from ._base import FairQueueReceiver, Pattern, register_pattern
+from ._base import FairQueueReceiver, Pattern, only_pipe, register_pattern
 
 if TYPE_CHECKING:
     from .._options import Options
@@ -31,8 +31,7 @@ class Push(Pattern):
         self.send_nowait = self._lb.send_nowait  # type: ignore[method-assign,assignment]
 
     def _lb_changed(self) -> None:
-        pipes = self._lb.pipes
-        self.send_pipe = pipes[0] if len(pipes) == 1 else None
+        self.send_pipe = only_pipe(self._lb)
 
     def attach(self, pipe: Pipe) -> None:
         self._lb.attach(pipe)

@@ -43,7 +43,7 @@ import trio
 from .._constants import EFSM, EHOSTUNREACH
 from .._errors import ZMQError
 from .._routing import SEND_TERMINATED, FairQueue, LoadBalancer, RoutingTable
-from ._base import Pattern, register_pattern, send_to_peer
+from ._base import Pattern, only_pipe, register_pattern, send_to_peer
 
 if TYPE_CHECKING:
     from .._options import Options
@@ -77,8 +77,7 @@ class Dealer(Pattern):
         self._lb: LoadBalancer[Pipe] = LoadBalancer(on_change=self._lb_changed)
 
     def _lb_changed(self) -> None:
-        pipes = self._lb.pipes
-        self.send_pipe = pipes[0] if len(pipes) == 1 else None
+        self.send_pipe = only_pipe(self._lb)
 
     def attach(self, pipe: Pipe) -> None:
         self._fq.attach(pipe)

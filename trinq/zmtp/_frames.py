@@ -61,24 +61,29 @@ _LAST_HEADERS: tuple[bytes, ...] = tuple(bytes((0, n)) for n in range(256))
 _MORE_HEADERS: tuple[bytes, ...] = tuple(bytes((MORE, n)) for n in range(256))
 _NO_LIMIT = 1 << 64
 
-# read_messages' stretches of same-sized short frames: the shortest worth checking, and
-# for each size the struct that takes a frame's body out as a 1-tuple (a message)
+# read_messages' stretches of same-sized frames: the fewest short ones worth checking,
+# the most taken at once, and for each short size the struct that takes a frame's body
+# out as a 1-tuple (a message); long sizes use struct's own cache of formats
 _MIN_STRETCH = 4
 _STRETCH_MAX = 1024
-_ZEROS = bytes(_STRETCH_MAX)
 _BODIES: tuple[struct.Struct, ...] = tuple(struct.Struct(f"2x{n}s") for n in range(256))
-_LONG_BODIES: dict[int, struct.Struct] = {}
 
 
-def _long_bodies(size: int) -> struct.Struct:
-    """The struct that takes a long frame's body of ``size`` octets out as a 1-tuple
-    (a few sizes kept)."""
-    body = _LONG_BODIES.get(size)
-    if body is None:
-        if len(_LONG_BODIES) >= 64:
-            _LONG_BODIES.clear()
-        body = _LONG_BODIES[size] = struct.Struct(f"9x{size}s")
-    return body
+def _stretch(buf: Any, pos: int, n: int, stride: int, room: float, header: int) -> int:
+    """How many frames of ``stride`` octets from ``pos`` carry the same first ``header``
+    octets as the one at ``pos`` (so the same flags and size), at most ``room`` and
+    :data:`_STRETCH_MAX`: all of them, checked with one strided slice per header octet,
+    or 0 if any differs (the caller then goes frame by frame)."""
+    m = (n - pos) // stride
+    if m > room:
+        m = int(room)
+    if m > _STRETCH_MAX:
+        m = _STRETCH_MAX
+    last = pos + m * stride
+    for j in range(header):
+        if buf[pos + j : last : stride] != buf[pos + j : pos + j + 1] * m:
+            return 0
+    return m
 
 
 def encode_frame(flags: int, body: BytesLike) -> bytes:
@@ -392,17 +397,10 @@ class FrameDecoder:
                         # frame's flags and size octets, struct unpacks the bodies.
                         size = buf[pos + 1]
                         stride = size + 2
-                        m = (n - pos) // stride
-                        if m > room:
-                            m = int(room)
-                        if m > _STRETCH_MAX:
-                            m = _STRETCH_MAX
-                        if m >= _MIN_STRETCH:
-                            end = pos + m * stride
-                            if (
-                                buf[pos:end:stride] == _ZEROS[:m]
-                                and buf[pos + 1 : end : stride] == bytes((size,)) * m
-                            ):
+                        if (n - pos) // stride >= _MIN_STRETCH and room >= _MIN_STRETCH:
+                            m = _stretch(buf, pos, n, stride, room, 2)
+                            if m:
+                                end = pos + m * stride
                                 run.extend(_BODIES[size].iter_unpack(buf[pos:end]))
                                 pos = end
                                 k = m
@@ -451,22 +449,14 @@ class FrameDecoder:
                     # a stretch of same-sized long single-frame messages, as the short
                     # lane's: all nine header octets checked strided, bodies by struct
                     stride = end - pos
-                    m = (n - pos) // stride
-                    if m >= 2:
+                    if (n - pos) // stride >= 2:
                         room = inbox.in_room()
-                        if m > room:
-                            m = int(room)
-                        if m > _STRETCH_MAX:
-                            m = _STRETCH_MAX
-                        last = pos + m * stride
-                        if m >= 2 and all(
-                            buf[pos + j : last : stride] == buf[pos + j : pos + j + 1] * m
-                            for j in range(9)
-                        ):
+                        m = _stretch(buf, pos, n, stride, room, 9) if room >= 2 else 0
+                        if m:
                             msg = None
-                            inbox.open_run().extend(
-                                _long_bodies(size).iter_unpack(memoryview(buf)[pos:last])
-                            )
+                            last = pos + m * stride
+                            bodies = memoryview(buf)[pos:last]
+                            inbox.open_run().extend(struct.iter_unpack(f"9x{size}s", bodies))
                             inbox.close_run(m)
                             count += m
                             pos = last
