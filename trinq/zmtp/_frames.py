@@ -67,6 +67,11 @@ _NO_LIMIT = 1 << 64
 _MIN_STRETCH = 4
 _STRETCH_MAX = 1024
 _BODIES: tuple[struct.Struct, ...] = tuple(struct.Struct(f"2x{n}s") for n in range(256))
+# A frame of at least this many body octets that a read leaves incomplete is *held*:
+# the decoder keeps views of the reads that carry it and copies its body once, when
+# its last octet arrives (read_messages), instead of copying what it has so far and
+# then joining that with the whole next read (about five copies of a 64 KiB message).
+_HOLD_MIN = 256
 
 
 def _stretch(buf: Any, pos: int, n: int, stride: int, room: float, header: int) -> int:
@@ -212,6 +217,11 @@ class FrameDecoder:
 
     __slots__ = (
         "_buf",
+        "_held",
+        "_held_flags",
+        "_held_head",
+        "_held_left",
+        "_held_size",
         "_limit",
         "_need",
         "_parts",
@@ -238,13 +248,22 @@ class FrameDecoder:
         self._parts_size = 0
         #: Data messages :meth:`read_messages` has handed out so far.
         self.decoded: int = 0
+        # A held frame (see _HOLD_MIN): views of its octets so far, header first (or
+        # None), its flags, header length, octets still missing, and body size.
+        self._held: list[Any] | None = None
+        self._held_flags = 0
+        self._held_head = 0
+        self._held_left = 0
+        self._held_size = 0
         #: The message whose ``append`` raised in :meth:`read_messages` (see there).
         self.stalled: Any = None
 
     @property
     def buffered(self) -> int:
         """Octets received but not yet decoded into frames."""
-        return len(self._buf) + self._pending_len
+        held = self._held
+        have = sum(map(len, held)) if held is not None else 0
+        return have + len(self._buf) + self._pending_len
 
     @property
     def wanted(self) -> int:
@@ -253,6 +272,8 @@ class FrameDecoder:
         A driver may use it to size its next read: for a large frame it is the
         rest of the body, so one read can fetch it whole.
         """
+        if self._held is not None:
+            return max(0, self._held_left - self._pending_len)
         return max(0, self._need - len(self._buf) - self._pending_len)
 
     @property
@@ -268,7 +289,18 @@ class FrameDecoder:
             self._pending.append(data)
             self._pending_len += len(data)
 
+    def _unhold(self) -> None:
+        """Turn a held frame back into buffered octets (for the frame-by-frame and
+        greeting methods; :meth:`read_messages` completes it without this copy)."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._buf = b"".join(held)
+            self._need = self._held_head + self._held_size
+
     def _take(self) -> bytes | None:
+        if self._held is not None:
+            self._unhold()
         pending = self._pending
         if pending:
             buf = self._buf
@@ -288,6 +320,8 @@ class FrameDecoder:
 
     def peek(self) -> bytes:
         """Return every buffered octet without consuming it (greeting parsing)."""
+        if self._held is not None:
+            self._unhold()
         pending = self._pending
         if pending:
             self._buf = self._buf + b"".join(pending)
@@ -359,7 +393,34 @@ class FrameDecoder:
         says how many, as often as there is room; ``append`` gets the rest (and raises
         when the room is gone).
         """
-        if data is not None and not self._buf and not self._pending and type(data) is bytes:
+        pos = 0
+        carried: bytes | None = None  # a held frame's body, completed here
+        held = self._held
+        if held is not None:
+            # Only the octets the held frame lacks are copied (with the rest of it);
+            # decoding goes on in place in the read that completed it.
+            pending = self._pending
+            if pending:
+                if data is not None:
+                    self.feed(data)
+                buf = pending[0] if len(pending) == 1 else b"".join(pending)
+                self._pending = []
+                self._pending_len = 0
+            elif not data:
+                return None
+            else:
+                buf = data if type(data) is bytes else bytes(data)
+            left = self._held_left
+            if len(buf) < left:
+                held.append(buf)
+                self._held_left = left - len(buf)
+                return None
+            self._held = None
+            held[0] = held[0][self._held_head :]
+            held.append(memoryview(buf)[:left])
+            carried = b"".join(held)
+            pos = left
+        elif data is not None and not self._buf and not self._pending and type(data) is bytes:
             buf = data
         else:
             if data is not None:
@@ -368,7 +429,7 @@ class FrameDecoder:
             if buf is None:
                 return None
         n = len(buf)
-        pos = 0
+        hold = 0  # where the body of an incomplete frame to hold starts
         parts = self._parts
         limit = self._limit
         max_more = self.max_parts - 1  # (-1: no limit)
@@ -377,92 +438,100 @@ class FrameDecoder:
         msg: Any = None
         try:
             while True:
-                if factory is None and not parts and limit >= 255:
-                    # Fast lane for the common case: runs of short single-frame data
-                    # messages (flags byte 0). Anything else drops to the general loop.
-                    while (
-                        inbox is not None
-                        and pos + 2 <= n
-                        and not buf[pos]
-                        and pos + 2 + buf[pos + 1] <= n
-                    ):
-                        room = inbox.in_room()
-                        if room < 1:
-                            break
-                        msg = None  # (nothing of this lane is ever "stalled")
-                        run = inbox.open_run()
-                        k = 0
-                        # A stretch of same-sized frames (one size octet apart) is
-                        # checked and cut up at C speed: strided slices hold every
-                        # frame's flags and size octets, struct unpacks the bodies.
-                        size = buf[pos + 1]
-                        stride = size + 2
-                        if (n - pos) // stride >= _MIN_STRETCH and room >= _MIN_STRETCH:
-                            m = _stretch(buf, pos, n, stride, room, 2)
-                            if m:
-                                end = pos + m * stride
-                                run.extend(_BODIES[size].iter_unpack(buf[pos:end]))
+                if carried is None:
+                    if factory is None and not parts and limit >= 255:
+                        # Fast lane for the common case: runs of short single-frame data
+                        # messages (flags byte 0). Anything else drops to the general loop.
+                        while (
+                            inbox is not None
+                            and pos + 2 <= n
+                            and not buf[pos]
+                            and pos + 2 + buf[pos + 1] <= n
+                        ):
+                            room = inbox.in_room()
+                            if room < 1:
+                                break
+                            msg = None  # (nothing of this lane is ever "stalled")
+                            run = inbox.open_run()
+                            k = 0
+                            # A stretch of same-sized frames (one size octet apart) is
+                            # checked and cut up at C speed: strided slices hold every
+                            # frame's flags and size octets, struct unpacks the bodies.
+                            size = buf[pos + 1]
+                            stride = size + 2
+                            if (n - pos) // stride >= _MIN_STRETCH and room >= _MIN_STRETCH:
+                                m = _stretch(buf, pos, n, stride, room, 2)
+                                if m:
+                                    end = pos + m * stride
+                                    run.extend(_BODIES[size].iter_unpack(buf[pos:end]))
+                                    pos = end
+                                    k = m
+                            add = run.append
+                            while k < room and pos + 2 <= n and not buf[pos]:
+                                end = pos + 2 + buf[pos + 1]
+                                if end > n:
+                                    break
+                                add((buf[pos + 2 : end],))
                                 pos = end
-                                k = m
-                        add = run.append
-                        while k < room and pos + 2 <= n and not buf[pos]:
+                                k += 1
+                            count += k
+                            inbox.close_run(k)
+                        while pos + 2 <= n and not buf[pos]:
                             end = pos + 2 + buf[pos + 1]
                             if end > n:
                                 break
-                            add((buf[pos + 2 : end],))
+                            msg = (buf[pos + 2 : end],)
                             pos = end
-                            k += 1
-                        count += k
-                        inbox.close_run(k)
-                    while pos + 2 <= n and not buf[pos]:
-                        end = pos + 2 + buf[pos + 1]
-                        if end > n:
-                            break
-                        msg = (buf[pos + 2 : end],)
-                        pos = end
-                        count += 1
-                        append(msg)
-                avail = n - pos
-                if avail < 2:
-                    need = 2
-                    break
-                flags = buf[pos]
-                if flags & 2:
-                    if avail < 9:
-                        need = 9
+                            count += 1
+                            append(msg)
+                    avail = n - pos
+                    if avail < 2:
+                        need = 2
                         break
-                    size = int.from_bytes(buf[pos + 1 : pos + 9], "big")
-                    start = pos + 9
-                else:
-                    size = buf[pos + 1]
-                    start = pos + 2
-                if size > limit:
-                    self._buf = buf[pos:]
-                    self._parts = parts
-                    self.decoded += count
-                    raise _too_big(size, self.maxmsgsize)
-                end = start + size
-                if end > n:
-                    need = end - pos
-                    break
-                if flags == LONG and inbox is not None and factory is None and not parts:
-                    # a stretch of same-sized long single-frame messages, as the short
-                    # lane's: all nine header octets checked strided, bodies by struct
-                    stride = end - pos
-                    if (n - pos) // stride >= 2:
-                        room = inbox.in_room()
-                        m = _stretch(buf, pos, n, stride, room, 9) if room >= 2 else 0
-                        if m:
-                            msg = None
-                            last = pos + m * stride
-                            bodies = memoryview(buf)[pos:last]
-                            inbox.open_run().extend(struct.iter_unpack(f"9x{size}s", bodies))
-                            inbox.close_run(m)
-                            count += m
-                            pos = last
-                            continue
-                body = buf[start:end]
-                pos = end
+                    flags = buf[pos]
+                    if flags & 2:
+                        if avail < 9:
+                            need = 9
+                            break
+                        size = int.from_bytes(buf[pos + 1 : pos + 9], "big")
+                        start = pos + 9
+                    else:
+                        size = buf[pos + 1]
+                        start = pos + 2
+                    if size > limit:
+                        self._buf = buf[pos:]
+                        self._parts = parts
+                        self.decoded += count
+                        raise _too_big(size, self.maxmsgsize)
+                    end = start + size
+                    if end > n:
+                        need = end - pos
+                        if size >= _HOLD_MIN:
+                            hold = start
+                        break
+                    if flags == LONG and inbox is not None and factory is None and not parts:
+                        # a stretch of same-sized long single-frame messages, as the short
+                        # lane's: all nine header octets checked strided, bodies by struct
+                        stride = end - pos
+                        if (n - pos) // stride >= 2:
+                            room = inbox.in_room()
+                            m = _stretch(buf, pos, n, stride, room, 9) if room >= 2 else 0
+                            if m:
+                                msg = None
+                                last = pos + m * stride
+                                bodies = memoryview(buf)[pos:last]
+                                inbox.open_run().extend(struct.iter_unpack(f"9x{size}s", bodies))
+                                inbox.close_run(m)
+                                count += m
+                                pos = last
+                                continue
+                    body = buf[start:end]
+                    pos = end
+                else:  # the held frame, complete: on as if just cut out of buf
+                    body = carried
+                    carried = None
+                    flags = self._held_flags
+                    size = len(body)
                 if flags & 4:
                     self._buf = buf[pos:]
                     self._parts = parts
@@ -511,7 +580,15 @@ class FrameDecoder:
                 self._need = 1
                 self.decoded += count
             raise
-        self._buf = buf[pos:] if pos else buf  # (buf may be data, not yet kept)
+        if hold:  # the frame at pos is held: nothing copied until it is complete
+            self._held = [memoryview(buf)[pos:]]
+            self._held_flags = flags
+            self._held_head = hold - pos
+            self._held_left = need - (n - pos)
+            self._held_size = size
+            self._buf = b""
+        else:
+            self._buf = buf[pos:] if pos else buf  # (buf may be data, not yet kept)
         self._parts = parts
         self._need = need
         self.decoded += count
