@@ -576,8 +576,16 @@ class Engine:
                 if codec.state is ERROR:
                     codec.events()  # raises the error that followed the events above
                 if not events:  # events_into() needs more data
-                    wanted = codec.wanted_bytes
-                    size = RECEIVE_SIZE if wanted <= RECEIVE_SIZE else min(wanted, MAX_RECEIVE_SIZE)
+                    size = (
+                        codec.read_exact
+                    )  # (a large message: its header, or the rest of its body)
+                    if not size or size > MAX_RECEIVE_SIZE:
+                        wanted = codec.wanted_bytes
+                        size = (
+                            RECEIVE_SIZE
+                            if wanted <= RECEIVE_SIZE
+                            else min(wanted, MAX_RECEIVE_SIZE)
+                        )
                     if lean is not None:
                         sock = lean.socket
                         # a LeanSocketStream, read here: no receive coroutine (nor a

@@ -145,3 +145,51 @@ def test_short_frames_are_not_held() -> None:
     wire = encode_message([b"q" * (_HOLD_MIN - 1)])
     dec.read_messages([].append, None, wire[:50])
     assert dec._held is None and dec.buffered == 50
+
+
+def _read_following_exact(stream: bytes, dec: FrameDecoder) -> tuple[list[Any], list[bytes]]:
+    """A driver that reads what ``exact`` asks for (else 65536 octets)."""
+    got: list[Any] = []
+    reads: list[bytes] = []
+    pos = 0
+    while pos < len(stream):
+        size = dec.exact or 65536
+        data = stream[pos : pos + size]
+        pos += len(data)
+        reads.append(data)
+        cmd = dec.read_messages(got.append, None, data)
+        while cmd is not None:
+            got.append(("command", cmd[1]))
+            cmd = dec.read_messages(got.append, None, None)
+    return got, reads
+
+
+def test_large_frames_read_exactly_become_their_reads_without_a_copy() -> None:
+    bodies = [bytes([i]) * 65536 for i in range(6)]
+    stream = b"".join(encode_message([b]) for b in bodies)
+    got, reads = _read_following_exact(stream, FrameDecoder())
+    assert got == [(b,) for b in bodies]
+    # after the first (which ends a read), each header is read alone and each body is
+    # the read after it, the very object: no copy
+    assert [len(r) for r in reads[:3]] == [65536, 9, 9]
+    assert all(len(r) in (9, 65536) for r in reads[3:])
+    assert any(g[0] is r for g in got for r in reads)
+    assert sum(1 for g in got if any(g[0] is r for r in reads)) >= 4
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_exact_reads_decode_any_stream_as_one_read(seed: int) -> None:
+    rng = random.Random(100 + seed)
+    stream, want = _stream(rng, 40)
+    assert _read_following_exact(stream, FrameDecoder())[0] == want
+
+
+def test_a_short_frame_after_a_large_one_goes_back_to_large_reads() -> None:
+    stream = encode_message([b"L" * 100_000]) + b"".join(encode_message([b"s"]) for _ in range(50))
+    dec = FrameDecoder()
+    got, reads = _read_following_exact(stream, dec)
+    assert got == [(b"L" * 100_000,)] + [(b"s",)] * 50
+    # the rest of the large frame exactly, the next header alone (three short
+    # frames, as it happens), then large reads again
+    assert [len(r) for r in reads] == [65536, 100_009 - 65536, 9, 150 - 9]
+    assert dec.exact == 0
