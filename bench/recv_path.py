@@ -37,7 +37,7 @@ async def main() -> None:
         await push.send(b"hello")
         assert await pull.recv() == b"hello"
         pipe = pull._pattern._fq.pipes[0]  # the one peer's queue
-        put = pipe._in_send.send_nowait
+        put = pipe.put  # as the reader queues: into runs (one channel item per run)
         item = (b"x" * 16,)
 
         async def timed(name: str, drain: Callable[[], Awaitable[None]]) -> None:

@@ -381,3 +381,58 @@ async def test_a_socket_served_by_one_pipe_takes_from_its_run_buffer() -> None:
             sub.unsubscribe(b"")
             assert sub._pattern.run_buffer is None
             assert [await sub.recv(), await sub.recv()] == [b"a2", b"a3"]
+
+
+def test_the_lane_queues_bodies_alone_and_takers_get_frames() -> None:
+    """The decoder's lane puts a single-frame message in the run as its body (bytes,
+    which the garbage collector does not track: a 1-tuple per message set off
+    collections on busy receivers); the pipe's takers still get frame tuples, and
+    multipart messages travel as tuples throughout."""
+    import gc
+
+    msgs: list[Any] = [[b"a" * 16] for _ in range(40)] + [[b"m", b"p"]] + [[b"z" * 300]] * 3
+    msgs += [[b"%d" % i] for i in range(7)]
+    pipe = Pipe(1000, 1000, batched=True)
+    FrameDecoder().read_messages(pipe.put, None, wire(msgs), pipe)
+    queued = [m for run in pipe._in_recv._state.data for m in run]  # type: ignore[union-attr]
+    assert len(queued) == len(msgs)
+    assert all(type(m) is bytes for m, want in zip(queued, msgs, strict=True) if len(want) == 1)
+    assert not any(gc.is_tracked(m) for m in queued if type(m) is bytes)
+    assert queued[40] == (b"m", b"p")
+    assert drain(pipe) == [tuple(m) for m in msgs]
+
+
+async def test_single_and_multipart_messages_from_runs_through_every_receive() -> None:
+    """recv, recv_nowait, recv_multipart and recv_message see the same messages
+    whether the run held a body alone or a frame tuple."""
+    with trio.fail_after(20):
+        async with trinq.Context() as ctx:
+            pull = ctx.socket(trinq.PULL)
+            push = ctx.socket(trinq.PUSH)
+            push.connect(await pull.bind("tcp://127.0.0.1:*"))
+            await push.send(b"first")
+            assert await pull.recv() == b"first"
+            for i in range(60):
+                if i % 10 == 9:
+                    await push.send_multipart([b"m%d" % i, b"tail"])
+                else:
+                    await push.send(b"s%d" % i)
+            await push.send(b"last")
+            got: list[Any] = []
+            while len(got) < 61:
+                k = len(got) % 4
+                if k == 0:
+                    first = await pull.recv()
+                    got.append([first] + ([await pull.recv()] if pull.rcvmore else []))
+                elif k == 1:
+                    try:
+                        first = pull.recv_nowait()
+                    except trinq.Again:
+                        first = await pull.recv()
+                    got.append([first] + ([await pull.recv()] if pull.rcvmore else []))
+                elif k == 2:
+                    got.append(await pull.recv_multipart())
+                else:
+                    got.append(list((await pull.recv_message()).frames))
+            want = [[b"m%d" % i, b"tail"] if i % 10 == 9 else [b"s%d" % i] for i in range(60)]
+            assert got == [*want, [b"last"]]

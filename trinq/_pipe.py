@@ -249,7 +249,9 @@ class Pipe:
         self.terminated = False
         #: A batched pipe's run being taken, reversed (its next message is the last
         #: item): a socket served by this pipe alone pops from it itself, and calls
-        #: :meth:`run_done` when it empties it (``Socket.recv``). None: no runs.
+        #: :meth:`run_done` when it empties it (``Socket.recv``). None: no runs. Its
+        #: items are frame tuples, or for a single-frame message the decoder's lane
+        #: queued, the body alone (``bytes``: see ``zmtp.Inbox.open_run``).
         self.run_buffer = None
         #: Free for the pattern's per-pipe bookkeeping.
         self.state: Any = None
@@ -401,7 +403,9 @@ class Pipe:
             msg = cur.pop()
             if not cur:
                 self.run_done()
-            return msg
+            # a single-frame message from the decoder's lane is its body alone in the
+            # run (zmtp.Inbox.open_run); takers get frames, as from any pipe
+            return (msg,) if type(msg) is bytes else msg
         return self._recv_run()
 
     def _recv_run(self) -> Any:
@@ -419,12 +423,13 @@ class Pipe:
         if n == 1:
             self._in_cur_len = 1
             self.run_done()
-            return run[0]
-        run.reverse()
-        msg = run.pop()
-        self._in_cur += run  # (one list for the pipe's life: run_buffer)
-        self._in_cur_len = n
-        return msg
+            msg = run[0]
+        else:
+            run.reverse()
+            msg = run.pop()
+            self._in_cur += run  # (one list for the pipe's life: run_buffer)
+            self._in_cur_len = n
+        return (msg,) if type(msg) is bytes else msg  # (as _recv_batched)
 
     def run_done(self) -> None:
         """The run being taken is empty (its last message was just popped from

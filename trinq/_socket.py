@@ -756,6 +756,8 @@ class Socket(trio.abc.AsyncResource):
                     core.recv_budget = YIELD_EVERY
                     core.direct_ok = True
                     await cancel_shielded_checkpoint()
+        if type(msg) is bytes:  # type: ignore[comparison-overlap]  # (a run buffer item)
+            return msg
         if len(msg) > 1:
             self._partial_recv.extend(msg[1:])
         return msg[0]
@@ -795,6 +797,8 @@ class Socket(trio.abc.AsyncResource):
                 msg = self._read_and_take()
             except trio.WouldBlock:
                 raise self._would_block() from None
+        if type(msg) is bytes:  # (as in recv())
+            return msg
         if len(msg) > 1:
             partial.extend(msg[1:])
         first: bytes = msg[0]

@@ -32,6 +32,7 @@ This module is the hot path of the library, so it trades elegance for speed:
 
 from __future__ import annotations
 
+import operator
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeAlias
@@ -67,6 +68,7 @@ _NO_LIMIT = 1 << 64
 _MIN_STRETCH = 4
 _STRETCH_MAX = 1024
 _BODIES: tuple[struct.Struct, ...] = tuple(struct.Struct(f"2x{n}s") for n in range(256))
+_FIRST = operator.itemgetter(0)  # (struct's 1-tuple -> the body alone, for an Inbox)
 # A frame of at least this many body octets that a read leaves incomplete is *held*:
 # the decoder keeps views of the reads that carry it and copies its body once, when
 # its last octet arrives (read_messages), instead of copying what it has so far and
@@ -128,7 +130,10 @@ class Inbox(Protocol):
         ...
 
     def open_run(self) -> list[Any]:
-        """The list to append up to :meth:`in_room` messages to, in order."""
+        """The list to append up to :meth:`in_room` messages to, in order. A
+        single-frame message goes in as its body alone (``bytes``, which the garbage
+        collector does not track, where a 1-tuple per message set off collections on
+        busy receivers); any other as its tuple of frames."""
         ...
 
     def close_run(self, n: int) -> None:
@@ -466,6 +471,7 @@ class FrameDecoder:
         max_more = self.max_parts - 1  # (-1: no limit)
         need = 1
         count = 0
+        flags = size = 0  # (of the frame a break leaves behind: kept when it is held)
         msg: Any = None
         try:
             while True:
@@ -494,7 +500,7 @@ class FrameDecoder:
                                 m = _stretch(buf, pos, n, stride, room, 2)
                                 if m:
                                     end = pos + m * stride
-                                    run.extend(_BODIES[size].iter_unpack(buf[pos:end]))
+                                    run.extend(map(_FIRST, _BODIES[size].iter_unpack(buf[pos:end])))
                                     pos = end
                                     k = m
                             add = run.append
@@ -502,7 +508,7 @@ class FrameDecoder:
                                 end = pos + 2 + buf[pos + 1]
                                 if end > n:
                                     break
-                                add((buf[pos + 2 : end],))
+                                add(buf[pos + 2 : end])  # (an Inbox takes bodies alone)
                                 pos = end
                                 k += 1
                             count += k
@@ -551,7 +557,9 @@ class FrameDecoder:
                                 msg = None
                                 last = pos + m * stride
                                 bodies = memoryview(buf)[pos:last]
-                                inbox.open_run().extend(struct.iter_unpack(f"9x{size}s", bodies))
+                                inbox.open_run().extend(
+                                    map(_FIRST, struct.iter_unpack(f"9x{size}s", bodies))
+                                )
                                 inbox.close_run(m)
                                 count += m
                                 pos = last
