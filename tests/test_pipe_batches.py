@@ -200,3 +200,79 @@ async def test_a_terminated_single_pipe_sends_the_long_way() -> None:
                 assert push._pattern.send_pipe is None
                 b.connect(ep)
             assert await b.recv() == b"two"
+
+
+def test_bodies_and_frame_sequences_never_share_a_batch() -> None:
+    """Socket.send queues a single-frame message as its body alone (send_body); a
+    batch holds either bodies or frame sequences, so the writer encodes each whole,
+    and order across them is kept. SNDHWM counts both."""
+    pipe = Pipe(6, 1000, batched=True)
+    assert pipe.send_body is not None
+    pipe.send_body(b"a")
+    pipe.send_body(b"b")
+    pipe.send_nowait([b"m", b"p"])
+    pipe.send_body(b"c")
+    pipe.send_nowait([b"d"])
+    pipe.send_body(b"e")
+    with pytest.raises(trio.WouldBlock):
+        pipe.send_body(b"over")
+    batches = []
+    while True:
+        try:
+            batches.append(pipe._out_recv.receive_nowait())
+        except trio.WouldBlock:
+            break
+    assert [(b.bodies, list(b)) for b in batches] == [
+        (True, [b"a", b"b"]),
+        (False, [[b"m", b"p"]]),
+        (True, [b"c"]),
+        (False, [[b"d"]]),
+        (True, [b"e"]),
+    ]
+    from trinq import zmtp
+
+    conn = zmtp.Connection("PUSH")
+    conn._can_send = conn._transparent = True  # (as after a NULL handshake)
+    wire = b"".join(conn.send_bodies(b) if b.bodies else conn.send_messages(b) for b in batches)
+    assert wire == zmtp.encode_messages([[b"a"], [b"b"], [b"m", b"p"], [b"c"], [b"d"], [b"e"]])
+    assert zmtp.encode_bodies([b"x" * 300, b"y", b""]) == zmtp.encode_messages(
+        [[b"x" * 300], [b"y"], [b""]]
+    )
+
+
+def test_direct_writes_take_frames_and_disable_bodies() -> None:
+    pipe = Pipe(1000, 1000, batched=True)
+    pipe.enable_direct()
+    assert pipe.send_body is None  # a direct write encodes frames
+    pipe.disable_direct()
+    assert pipe.send_body is not None
+    assert Pipe(1000, 1000).send_body is None  # (unbatched: frames only)
+    assert Pipe(1000, 1000, batched=True, conflate=True).send_body is None
+
+
+@pytest.mark.parametrize("security", ["null", "curve", "ws"])
+async def test_single_and_multipart_sends_interleaved_arrive_in_order(security: str) -> None:
+    with trio.fail_after(30):
+        async with trinq.Context() as ctx:
+            opts: dict[str, Any] = {}
+            srv: dict[str, Any] = {}
+            if security == "curve":
+                spub, ssec = trinq.curve_keypair()
+                cpub, csec = trinq.curve_keypair()
+                srv = {"curve_server": True, "curve_secretkey": ssec}
+                opts = {"curve_serverkey": spub, "curve_publickey": cpub, "curve_secretkey": csec}
+            ws = security == "ws"  # (DEALER to DEALER there: a PULL over ws works too)
+            pull = ctx.socket(trinq.DEALER if ws else trinq.PULL, **srv)
+            push = ctx.socket(trinq.DEALER if ws else trinq.PUSH, **opts)
+            ep = "ws://127.0.0.1:*/t" if ws else "tcp://127.0.0.1:*"
+            push.connect(await pull.bind(ep))
+            want: list[list[bytes]] = []
+            for i in range(300):
+                msg = [b"%d" % i] if i % 7 else [b"%d" % i, b"x" * (i % 300)]
+                want.append(msg)
+                if len(msg) == 1:
+                    await push.send(msg[0])
+                else:
+                    await push.send_multipart(msg)
+            got = [await pull.recv_multipart() for _ in range(300)]
+            assert got == want

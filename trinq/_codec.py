@@ -91,6 +91,11 @@ class Codec(Protocol):
 
     def send_messages(self, messages: Iterable[Sequence[bytes]]) -> bytes: ...
 
+    def send_bodies(self, bodies: list[bytes]) -> bytes:
+        """:meth:`send_messages` for single-frame messages given as their bodies
+        alone (what a batched pipe queues for ``Socket.send``)."""
+        ...
+
     def send_command(self, cmd: Any) -> bytes: ...
 
     def refusal(self, reason: str) -> bytes:
@@ -249,6 +254,9 @@ class RawCodec:
 
     def send_messages(self, messages: Iterable[Sequence[bytes]]) -> bytes:
         return b"".join(f for m in messages for f in m)
+
+    def send_bodies(self, bodies: list[bytes]) -> bytes:
+        return b"".join(bodies)
 
     def send_command(self, cmd: Any) -> bytes:
         return b""  # STREAM peers speak no ZMTP: commands have nowhere to go

@@ -786,12 +786,12 @@ class Engine:
                         items = ()
                     else:
                         items = m  # item by item, below
-                else:  # only frame sequences: encoded whole (the codec's run path)
+                else:  # only frame sequences, or only bodies: encoded whole
                     if batch:
                         chunks.append(encode(batch))
                         nsent += len(batch)
                         batch = []
-                    wire = encode(m)
+                    wire = codec.send_bodies(m) if m.bodies else encode(m)
                     chunks.append(wire)
                     nsent += len(m)
                     nbytes += len(wire)

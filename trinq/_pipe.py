@@ -108,14 +108,17 @@ class Batch(list):  # type: ignore[type-arg]
     processes the batch, and later sends start a new one.
     """
 
-    __slots__ = ("encoded", "taken")
+    __slots__ = ("bodies", "encoded", "taken")
 
-    def __init__(self, first: Any) -> None:
+    def __init__(self, first: Any, bodies: bool = False) -> None:
         super().__init__((first,))
         self.taken = False
         #: it holds an :class:`Encoded` (else only sequences of frames: the writer
         #: then takes it whole, with C-level list operations)
         self.encoded = type(first) is Encoded
+        #: it holds only single-frame messages given as their bodies alone
+        #: (``Pipe.send_body``; a batch holds either these or frame sequences)
+        self.bodies = bodies
 
 
 @attrs.frozen
@@ -160,6 +163,7 @@ class Pipe:
         "recv_nowait",
         "routing_id",
         "run_buffer",
+        "send_body",
         "send_nowait",
         "shared_encoder",
         "state",
@@ -167,6 +171,7 @@ class Pipe:
     )
 
     run_buffer: list[Any] | None
+    send_body: Callable[[bytes], None] | None
 
     def __init__(
         self,
@@ -232,6 +237,7 @@ class Pipe:
         self._init_peer(endpoint, shared_encoder)
         if batched:
             self.run_buffer = self._in_cur  # (documented in _init_peer)
+        self.send_body = self._queue_body()
 
     def _init_peer(self, endpoint: str, shared_encoder: Callable[[Msg], bytes] | None) -> None:
         """Everything but the queues (a subclass with queues of its own calls this)."""
@@ -253,6 +259,11 @@ class Pipe:
         #: items are frame tuples, or for a single-frame message the decoder's lane
         #: queued, the body alone (``bytes``: see ``zmtp.Inbox.open_run``).
         self.run_buffer = None
+        #: Queue a single-frame message given as its body (``Socket.send``), where
+        #: the pipe keeps it so (a batched pipe, while its writer is busy: no list
+        #: per message, and the writer encodes runs of bodies at C speed); None:
+        #: use :attr:`send_nowait` with the frames.
+        self.send_body = None
         #: Free for the pattern's per-pipe bookkeeping.
         self.state: Any = None
 
@@ -268,6 +279,25 @@ class Pipe:
             return self._send_conflate
         return self._send_batched if self._batched else self._out_send.send_nowait
 
+    def _queue_body(self) -> Callable[[bytes], None] | None:
+        return self._send_body_batched if self._batched and not self._conflate else None
+
+    def _send_body_batched(self, body: bytes) -> None:
+        """:meth:`_send_batched` for a single-frame message given as its body (the
+        batch holds the body alone; the writer's codec takes it so)."""
+        if self._out_closed:
+            raise trio.ClosedResourceError
+        if self._out_count >= self._out_cap:
+            raise trio.WouldBlock
+        batch = self._open
+        if batch is not None and batch.bodies and not batch.taken and len(batch) < BATCH_MESSAGES:
+            batch.append(body)
+        else:
+            batch = Batch(body, bodies=True)
+            self._out_send.send_nowait(batch)
+            self._open = batch
+        self._out_count += 1
+
     def _send_batched(self, msg: Msg) -> None:
         """Queue ``msg``: in the open batch if the writer has not taken it yet (no
         channel operation at all), else in a new batch. SNDHWM counts messages."""
@@ -276,7 +306,12 @@ class Pipe:
         if self._out_count >= self._out_cap:
             raise trio.WouldBlock
         batch = self._open
-        if batch is not None and not batch.taken and len(batch) < BATCH_MESSAGES:
+        if (
+            batch is not None
+            and not batch.taken
+            and len(batch) < BATCH_MESSAGES
+            and not batch.bodies
+        ):
             batch.append(msg)
             if type(msg) is Encoded:  # type: ignore[comparison-overlap]
                 batch.encoded = True
@@ -298,9 +333,11 @@ class Pipe:
         :meth:`_send_direct` so it can be written without waking the writer."""
         if not self._conflate:
             self.send_nowait = self._send_direct
+            self.send_body = None  # (a direct write takes the frames)
 
     def disable_direct(self) -> None:
         self.send_nowait = self._queue_send()
+        self.send_body = self._queue_body()
 
     def _send_direct(self, msg: Msg) -> None:
         carrier = self.carrier

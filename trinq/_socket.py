@@ -521,18 +521,21 @@ class Socket(trio.abc.AsyncResource):
         core = self._core
         if core.closing:
             raise self._closed_error()
-        frames = [data]
         pipe = self._pattern.send_pipe
         try:
             if pipe is not None:  # one peer's pipe (LoadBalancer.send_nowait, inlined)
+                send_body = pipe.send_body
                 try:
-                    pipe.send_nowait(frames)
+                    if send_body is not None:
+                        send_body(data)  # (the body alone: no list per message)
+                    else:
+                        pipe.send_nowait([data])
                 except SEND_TERMINATED:
-                    self._pattern_send(frames)  # drops the pipe: WouldBlock
+                    self._pattern_send([data])  # drops the pipe: WouldBlock
             else:
-                self._pattern_send(frames)
+                self._pattern_send([data])
         except trio.WouldBlock:
-            await self._send_wait(frames)
+            await self._send_wait([data])
             return
         budget = core.send_budget - 1
         if budget:

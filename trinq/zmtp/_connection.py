@@ -103,6 +103,8 @@ from ._frames import (
     FrameDecoder,
     Inbox,
     _too_many_parts,
+    as_frames,
+    encode_bodies,
     encode_frame,
     encode_message,
     encode_messages,
@@ -823,6 +825,15 @@ class Connection:
         if self._transparent:
             return encode_messages(messages)
         return self.mechanism.encode_messages(messages)
+
+    def send_bodies(self, bodies: list[bytes]) -> bytes:
+        """:meth:`send_messages` for single-frame messages given as their bodies
+        alone (a batched pipe's batch for ``Socket.send``)."""
+        if not self._can_send:
+            self._check_send()
+        if self._transparent:
+            return encode_bodies(bodies)
+        return self.mechanism.encode_messages(as_frames(bodies))
 
     def send_command(self, cmd: Command) -> bytes:
         """Return the bytes for a command.

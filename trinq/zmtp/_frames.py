@@ -155,6 +155,33 @@ def encode_message(frames: Sequence[BytesLike]) -> bytes:
     return b"".join(out)
 
 
+def as_frames(bodies: Iterable[bytes]) -> list[tuple[bytes]]:
+    """Single-frame messages given as their bodies alone, as frame tuples (for
+    encoders that take frame sequences only: the mechanisms', ws, raw)."""
+    return [(b,) for b in bodies]
+
+
+def encode_bodies(bodies: list[bytes]) -> bytes:
+    """Encode single-frame messages given as their bodies alone (a batched pipe's
+    batch for ``Socket.send``), as :func:`encode_messages` would encode them as
+    1-tuples; a batch of one size is one ``join``."""
+    if not bodies:
+        return b""
+    sizes = set(map(len, bodies))
+    if len(sizes) == 1:
+        size = sizes.pop()
+        header = _LAST_HEADERS[size] if size < 256 else b"\x02" + size.to_bytes(8, "big")
+        return header.join([b"", *bodies])  # (one join, one copy: no ``header + ...``)
+    out: list[Any] = []
+    append = out.append
+    last_headers = _LAST_HEADERS
+    for body in bodies:
+        size = len(body)
+        append(last_headers[size] if size < 256 else b"\x02" + size.to_bytes(8, "big"))
+        append(body)
+    return b"".join(out)
+
+
 def encode_messages(messages: Iterable[Sequence[BytesLike]]) -> bytes:
     """Encode many messages into one bytes object (writer batching).
 
