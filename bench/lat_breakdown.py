@@ -67,32 +67,37 @@ async def run(count: int, warmup: int, size: int, endpoint: str) -> dict[str, ob
         for _ in range(warmup):
             await req.send(msg)
             await req.recv()
-        (pipe,) = req._pipes
-        engine = pipe.engine
-        assert engine is not None
+        (pipe,) = req._core.pipes
+        engine = pipe.carrier  # the connection's engine (trinq._engine.Engine)
+        assert isinstance(engine, engine_mod.Engine)
         raw_send = engine._raw_send
         assert raw_send is not None
 
-        def timed_send(data: bytes) -> int:
-            t0 = ns()
-            n = raw_send(data)
-            t1 = ns()
-            if woke[0] and returned[0]:
-                samples.append((returned[0] - woke[0], t0 - returned[0], t1 - t0))
-            woke[0] = returned[0] = 0
-            return int(n)
+        class TimedSend:
+            """The direct write's socket (Engine.try_write_now calls its send)."""
 
-        engine._raw_send = timed_send
+            def send(self, data: bytes) -> int:
+                t0 = ns()
+                n = raw_send.send(data)
+                t1 = ns()
+                if woke[0] and returned[0]:
+                    samples.append((returned[0] - woke[0], t0 - returned[0], t1 - t0))
+                woke[0] = returned[0] = 0
+                return int(n)
+
+        engine._raw_send = TimedSend()  # type: ignore[assignment]
         engine_mod.trio.lowlevel.wait_readable = timed_wait_readable  # type: ignore[attr-defined]
         try:
             for _ in range(count):
-                if engine._lend_fd >= 0:
-                    lent_fds.add(engine._lend_fd)
+                loan = engine.loan  # (made on the first loan: trinq._loan.ReadLoan)
+                if loan is not None and loan._fd >= 0:
+                    lent_fds.add(loan._fd)
                 await req.send(msg)
                 await req.recv()
                 returned[0] = ns()
         finally:
             engine_mod.trio.lowlevel.wait_readable = real_wait_readable  # type: ignore[attr-defined]
+            engine._raw_send = raw_send
         req.close(linger=0)
 
     def median_us(k: int) -> float:

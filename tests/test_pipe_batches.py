@@ -276,3 +276,30 @@ async def test_single_and_multipart_sends_interleaved_arrive_in_order(security: 
                     await push.send_multipart(msg)
             got = [await pull.recv_multipart() for _ in range(300)]
             assert got == want
+
+
+async def test_large_messages_in_mixed_batches_are_written_whole_and_counted() -> None:
+    """A writer batch of a few large parts (bodies, frame sequences) is written part
+    by part instead of joined; every byte arrives in order, and the counters see it."""
+    with trio.fail_after(30):
+        async with trinq.Context() as ctx:
+            pull = ctx.socket(trinq.PULL)
+            push = ctx.socket(trinq.PUSH, sndhwm=0)
+            push.connect(await pull.bind("tcp://127.0.0.1:*"))
+            await push.send(b"hello")
+            assert await pull.recv() == b"hello"
+            want: list[list[bytes]] = []
+            for i in range(40):
+                body = bytes([i]) * (70_000 + i)
+                msg = [body] if i % 3 else [b"head%d" % i, body]
+                want.append(msg)
+                if len(msg) == 1:
+                    await push.send(body)
+                else:
+                    await push.send_multipart(msg)
+            got = [await pull.recv_multipart() for _ in range(40)]
+            assert got == want
+            from trinq import zmtp
+
+            wire = sum(len(zmtp.encode_message(m)) for m in [[b"hello"], *want])
+            assert push.statistics().bytes_out == wire

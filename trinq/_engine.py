@@ -81,6 +81,9 @@ ERROR_SEND_TIMEOUT = 1.0
 WRITE_BATCH_MESSAGES = 4096
 #: Most payload bytes one writer batch takes before it writes.
 WRITE_BATCH_BYTES = 256 * 1024
+#: A writer batch of at most this many encoded parts and WRITE_BATCH_BYTES or more is
+#: written part by part instead of joined first (large messages: no second copy)
+JOIN_PARTS_MAX = 8
 #: Bytes asked of the transport per read...
 RECEIVE_SIZE = 65536
 #: ...unless a larger frame is pending: then up to this much, so the rest of a
@@ -576,16 +579,13 @@ class Engine:
                 if codec.state is ERROR:
                     codec.events()  # raises the error that followed the events above
                 if not events:  # events_into() needs more data
-                    size = (
-                        codec.read_exact
-                    )  # (a large message: its header, or the rest of its body)
+                    # a large message: its header alone, or exactly the rest of its body
+                    size = codec.read_exact
                     if not size or size > MAX_RECEIVE_SIZE:
                         wanted = codec.wanted_bytes
-                        size = (
-                            RECEIVE_SIZE
-                            if wanted <= RECEIVE_SIZE
-                            else min(wanted, MAX_RECEIVE_SIZE)
-                        )
+                        size = min(wanted, MAX_RECEIVE_SIZE)
+                        if size < RECEIVE_SIZE:
+                            size = RECEIVE_SIZE
                     if lean is not None:
                         sock = lean.socket
                         # a LeanSocketStream, read here: no receive coroutine (nor a
@@ -738,10 +738,17 @@ class Engine:
                     continue
                 if core.senders:
                     core.senders.unpark_all()
-                await self.stream.send_all(data)
+                if isinstance(data, list):  # a few large parts: written one by one, unjoined
+                    size = 0
+                    for part in data:
+                        await self.stream.send_all(part)
+                        size += len(part)
+                else:
+                    await self.stream.send_all(data)
+                    size = len(data)
                 counters = core.counters
                 counters.messages_out += n
-                counters.bytes_out += len(data)
+                counters.bytes_out += size
                 data = None
                 if core.closing:
                     core.check_drained()
@@ -750,10 +757,13 @@ class Engine:
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self._finish(Outcome.CLOSED, str(exc) or type(exc).__name__)
 
-    def _take_batch(self, m: Any, out: Any, codec: Any) -> tuple[bool, bytes | None, int]:
+    def _take_batch(
+        self, m: Any, out: Any, codec: Any
+    ) -> tuple[bool, bytes | list[bytes] | None, int]:
         """The writer's batch: ``m`` and everything else queued, up to the caps, as
-        wire bytes (commands first); returns (the channel ended, the bytes or None
-        when there is nothing to write, the messages in them)."""
+        wire bytes (commands first); returns (the channel ended, the bytes -- or a few
+        large parts to write one by one -- or None when there is nothing to write, the
+        messages in them)."""
         batch: list[list[bytes]] = []
         chunks: list[bytes] = []  # wire bytes, in order, for Encoded items
         nbytes = 0
@@ -831,6 +841,13 @@ class Engine:
             parts.extend(chunks)
             if batch:
                 parts.append(encode(batch))
+            # One batch taken whole is written as its codec made it, and a few large
+            # parts one by one: joining them copied every byte of a large-message
+            # batch a second time.
+            if len(parts) == 1:
+                return ended, parts[0], len(batch) + nsent
+            if len(parts) <= JOIN_PARTS_MAX and nbytes >= max_bytes:
+                return ended, parts, len(batch) + nsent
             return ended, b"".join(parts), len(batch) + nsent
         if batch:
             return ended, encode(batch), len(batch)

@@ -344,7 +344,14 @@ class Pipe:
         if carrier is not None and carrier.try_write_now(msg):
             return
         self.disable_direct()
-        self.send_nowait(msg)
+        send_body = self.send_body
+        if send_body is not None and type(msg) is list and len(msg) == 1 and type(msg[0]) is bytes:
+            # as Socket.send queues it: a tight send loop's batches stay all bodies,
+            # so the writer takes one whole (a bodies batch behind a frames batch
+            # made it join the two: another copy of every byte)
+            send_body(msg[0])
+        else:
+            self.send_nowait(msg)
 
     # --- conflate ------------------------------------------------------------------
 
