@@ -303,3 +303,25 @@ async def test_large_messages_in_mixed_batches_are_written_whole_and_counted() -
 
             wire = sum(len(zmtp.encode_message(m)) for m in [[b"hello"], *want])
             assert push.statistics().bytes_out == wire
+
+
+def test_large_bodies_go_as_frame_lists() -> None:
+    from trinq._pipe import BODY_MAX
+
+    pipe = Pipe(1000, 1000, batched=True)
+    assert pipe.send_body is not None
+    pipe.send_body(b"s")
+    pipe.send_body(b"L" * BODY_MAX)
+    pipe.send_body(b"t")
+    batches = []
+    while True:
+        try:
+            batches.append(pipe._out_recv.receive_nowait())
+        except trio.WouldBlock:
+            break
+    assert [(b.bodies, list(b)) for b in batches] == [
+        (True, [b"s"]),
+        (False, [[b"L" * BODY_MAX]]),
+        (True, [b"t"]),
+    ]
+    assert pipe.outbound_queued() == 3

@@ -59,12 +59,6 @@ class Codec(Protocol):
         """Octets needed to complete the frame being decoded (0 if unknown)."""
         ...
 
-    @property
-    def read_exact(self) -> int:
-        """Octets to read next, exactly, so that large messages need no copy in user
-        space (0: read any amount); see ``zmtp.FrameDecoder.exact``."""
-        ...
-
     def initiate(self) -> bytes:
         """What to send first (the greeting); may be empty."""
         ...
@@ -200,7 +194,6 @@ class RawCodec:
     """STREAM's codec: raw bytes; see the module docstring."""
 
     wanted_bytes = 0
-    read_exact = 0
     state = zmtp.ConnectionState.READY
     heartbeats = False  # a raw peer speaks no ZMTP: it would never answer a PING
 

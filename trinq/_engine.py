@@ -579,13 +579,8 @@ class Engine:
                 if codec.state is ERROR:
                     codec.events()  # raises the error that followed the events above
                 if not events:  # events_into() needs more data
-                    # a large message: its header alone, or exactly the rest of its body
-                    size = codec.read_exact
-                    if not size or size > MAX_RECEIVE_SIZE:
-                        wanted = codec.wanted_bytes
-                        size = min(wanted, MAX_RECEIVE_SIZE)
-                        if size < RECEIVE_SIZE:
-                            size = RECEIVE_SIZE
+                    wanted = codec.wanted_bytes
+                    size = RECEIVE_SIZE if wanted <= RECEIVE_SIZE else min(wanted, MAX_RECEIVE_SIZE)
                     if lean is not None:
                         sock = lean.socket
                         # a LeanSocketStream, read here: no receive coroutine (nor a

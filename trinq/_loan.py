@@ -275,12 +275,11 @@ class ReadLoan:
         while True:
             if self.state != LENT or stream._closed:
                 return False
-            size = codec.read_exact  # (as the engine's reader)
-            if not size or size > MAX_RECEIVE_SIZE:
-                wanted = codec.wanted_bytes
-                size = RECEIVE_SIZE if wanted <= RECEIVE_SIZE else min(wanted, MAX_RECEIVE_SIZE)
+            wanted = codec.wanted_bytes
             try:
-                data = sockobj.recv(size)
+                data = sockobj.recv(
+                    RECEIVE_SIZE if wanted <= RECEIVE_SIZE else min(wanted, MAX_RECEIVE_SIZE)
+                )
             except BlockingIOError:
                 return None
             except OSError as exc:

@@ -99,6 +99,10 @@ BATCH_MESSAGES = 64
 RUN_MESSAGES = 64
 
 
+#: Largest body (exclusive) that Pipe.send_body queues alone; larger ones go as lists.
+BODY_MAX = 1024
+
+
 class Batch(list):  # type: ignore[type-arg]
     """Outbound messages queued on ``out`` as ONE channel item (a batched pipe).
 
@@ -284,7 +288,13 @@ class Pipe:
 
     def _send_body_batched(self, body: bytes) -> None:
         """:meth:`_send_batched` for a single-frame message given as its body (the
-        batch holds the body alone; the writer's codec takes it so)."""
+        batch holds the body alone; the writer's codec takes it so). Bodies of
+        :data:`BODY_MAX` octets or more go as frame lists, as before: a list per
+        message costs nothing next to their bytes, and bodies batches of 64 KiB
+        messages measured slower (docs/design.md, "Bodies alone")."""
+        if len(body) >= BODY_MAX:
+            self._send_batched([body])
+            return
         if self._out_closed:
             raise trio.ClosedResourceError
         if self._out_count >= self._out_cap:

@@ -345,12 +345,6 @@ class Connection:
         """
         return self._decoder.wanted
 
-    @property
-    def read_exact(self) -> int:
-        """How many octets to read next, exactly (0: any amount); see
-        :attr:`FrameDecoder.exact`."""
-        return self._decoder.exact
-
     def receive_data(self, data: BytesLike) -> None:
         """Buffer received octets; ``b""`` signals EOF.  Never parses."""
         if self._eof:

@@ -74,11 +74,6 @@ _FIRST = operator.itemgetter(0)  # (struct's 1-tuple -> the body alone, for an I
 # its last octet arrives (read_messages), instead of copying what it has so far and
 # then joining that with the whole next read (about five copies of a 64 KiB message).
 _HOLD_MIN = 256
-# A held frame of at least this many body octets is read exactly (the rest of it, see
-# FrameDecoder.exact), and after one ends a read the next header is read alone, so
-# the read after that is the next body itself: large messages are never copied in
-# user space (the kernel's copy into the bytes ``recv`` returns is the only one).
-_EXACT_MIN = 16384
 
 
 def _stretch(buf: Any, pos: int, n: int, stride: int, room: float, header: int) -> int:
@@ -254,7 +249,6 @@ class FrameDecoder:
 
     __slots__ = (
         "_buf",
-        "_exact_next",
         "_held",
         "_held_flags",
         "_held_head",
@@ -293,8 +287,6 @@ class FrameDecoder:
         self._held_head = 0
         self._held_left = 0
         self._held_size = 0
-        #: a large held frame ended the last read: read the next header alone
-        self._exact_next = False
         #: The message whose ``append`` raised in :meth:`read_messages` (see there).
         self.stalled: Any = None
 
@@ -315,24 +307,6 @@ class FrameDecoder:
         if self._held is not None:
             return max(0, self._held_left - self._pending_len)
         return max(0, self._need - len(self._buf) - self._pending_len)
-
-    @property
-    def exact(self) -> int:
-        """How many octets to read next, exactly, or 0 for "whatever is there".
-
-        Nonzero while a large frame (:data:`_EXACT_MIN`) is held: the rest of it, so
-        that a read ends where it does; and, after one such frame ended a read, the
-        size of a long frame's header, so that the read after it is the next body
-        alone and becomes that frame's body without a copy. A driver that follows
-        it reads large messages with one more small read each and no user-space
-        copy; one that ignores it loses nothing but that."""
-        if self._held is not None:
-            if self._held_size >= _EXACT_MIN and self._held_left > self._pending_len:
-                return self._held_left - self._pending_len
-            return 0
-        if self._exact_next and not self._buf and not self._pending:
-            return 9
-        return 0
 
     @property
     def in_message(self) -> bool:
@@ -453,7 +427,6 @@ class FrameDecoder:
         """
         pos = 0
         carried: bytes | None = None  # a held frame's body, completed here
-        exact_next = False
         held = self._held
         if held is not None:
             # Only the octets the held frame lacks are copied (with the rest of it);
@@ -475,14 +448,10 @@ class FrameDecoder:
                 self._held_left = left - len(buf)
                 return None
             self._held = None
-            first = held[0] = held[0][self._held_head :]
-            if len(held) == 1 and not first and len(buf) == left:
-                carried = buf  # the header was read alone and this read is the body
-            else:
-                held.append(memoryview(buf)[:left])
-                carried = b"".join(held)
+            held[0] = held[0][self._held_head :]
+            held.append(memoryview(buf)[:left])
+            carried = b"".join(held)
             pos = left
-            exact_next = self._held_size >= _EXACT_MIN
         elif data is not None and not self._buf and not self._pending and type(data) is bytes:
             buf = data
         else:
@@ -646,7 +615,6 @@ class FrameDecoder:
                 self._need = 1
                 self.decoded += count
             raise
-        self._exact_next = exact_next and pos == n and not hold
         if hold:  # the frame at pos is held: nothing copied until it is complete
             self._held = [memoryview(buf)[pos:]]
             self._held_flags = flags

@@ -373,9 +373,6 @@ class ZwsConnection:
         """Octets still missing before the next frame can be decoded (0 if unknown)."""
         return max(0, self._need - len(self._buf) - self._pending_len)
 
-    #: a WebSocket message is one frame: no exact reads
-    read_exact = 0
-
     # --- outgoing: the handshake ---------------------------------------------------
 
     def initiate(self) -> bytes:
