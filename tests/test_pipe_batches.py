@@ -32,6 +32,16 @@ def take_all(pipe: Pipe) -> list[Any]:
             out.append(item)
 
 
+def queued_batches(pipe: Pipe) -> list[Batch]:
+    """The channel items queued for the writer, without taking them (as batches)."""
+    items: list[Batch] = []
+    while True:
+        try:
+            items.append(pipe._out_recv.receive_nowait())  # type: ignore[arg-type]
+        except trio.WouldBlock:
+            return items
+
+
 def test_sends_share_one_channel_item_until_the_writer_takes_it() -> None:
     pipe = Pipe(1000, 1000, batched=True)
     for i in range(10):
@@ -216,12 +226,7 @@ def test_bodies_and_frame_sequences_never_share_a_batch() -> None:
     pipe.send_body(b"e")
     with pytest.raises(trio.WouldBlock):
         pipe.send_body(b"over")
-    batches = []
-    while True:
-        try:
-            batches.append(pipe._out_recv.receive_nowait())
-        except trio.WouldBlock:
-            break
+    batches = queued_batches(pipe)
     assert [(b.bodies, list(b)) for b in batches] == [
         (True, [b"a", b"b"]),
         (False, [[b"m", b"p"]]),
@@ -313,12 +318,7 @@ def test_large_bodies_go_as_frame_lists() -> None:
     pipe.send_body(b"s")
     pipe.send_body(b"L" * BODY_MAX)
     pipe.send_body(b"t")
-    batches = []
-    while True:
-        try:
-            batches.append(pipe._out_recv.receive_nowait())
-        except trio.WouldBlock:
-            break
+    batches = queued_batches(pipe)
     assert [(b.bodies, list(b)) for b in batches] == [
         (True, [b"s"]),
         (False, [[b"L" * BODY_MAX]]),
