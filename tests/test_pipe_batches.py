@@ -245,12 +245,14 @@ def test_bodies_and_frame_sequences_never_share_a_batch() -> None:
     )
 
 
-def test_direct_writes_take_frames_and_disable_bodies() -> None:
+def test_a_body_that_misses_its_direct_write_is_queued_as_a_body() -> None:
     pipe = Pipe(1000, 1000, batched=True)
     pipe.enable_direct()
-    assert pipe.send_body is None  # a direct write encodes frames
-    pipe.disable_direct()
     assert pipe.send_body is not None
+    pipe.send_body(b"a")  # no connection to write to: queued, and direct writes end
+    pipe.send_body(b"b")
+    assert pipe.send_nowait == pipe._send_batched
+    assert [(b.bodies, list(b)) for b in queued_batches(pipe)] == [(True, [b"a", b"b"])]
     assert Pipe(1000, 1000).send_body is None  # (unbatched: frames only)
     assert Pipe(1000, 1000, batched=True, conflate=True).send_body is None
 

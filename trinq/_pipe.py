@@ -343,7 +343,8 @@ class Pipe:
         :meth:`_send_direct` so it can be written without waking the writer."""
         if not self._conflate:
             self.send_nowait = self._send_direct
-            self.send_body = None  # (a direct write takes the frames)
+            if self.send_body is not None:
+                self.send_body = self._send_body_direct
 
     def disable_direct(self) -> None:
         self.send_nowait = self._queue_send()
@@ -354,14 +355,17 @@ class Pipe:
         if carrier is not None and carrier.try_write_now(msg):
             return
         self.disable_direct()
-        send_body = self.send_body
-        if send_body is not None and type(msg) is list and len(msg) == 1 and type(msg[0]) is bytes:
-            # as Socket.send queues it: a tight send loop's batches stay all bodies,
-            # so the writer takes one whole (a bodies batch behind a frames batch
-            # made it join the two: another copy of every byte)
-            send_body(msg[0])
-        else:
-            self.send_nowait(msg)
+        self.send_nowait(msg)
+
+    def _send_body_direct(self, body: bytes) -> None:
+        """:meth:`_send_direct` for a body alone; queued as a body when the direct
+        write does not happen, so a tight send loop's batches stay all bodies (a
+        frames batch in front of them made the writer join the two: another copy)."""
+        carrier = self.carrier
+        if carrier is not None and carrier.try_write_now([body]):
+            return
+        self.disable_direct()
+        self._send_body_batched(body)
 
     # --- conflate ------------------------------------------------------------------
 

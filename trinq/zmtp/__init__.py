@@ -46,7 +46,6 @@ from ._frames import COMMAND as COMMAND
 from ._frames import LONG as LONG
 from ._frames import MORE as MORE
 from ._frames import FrameDecoder as FrameDecoder
-from ._frames import as_frames as as_frames
 from ._frames import encode_bodies as encode_bodies
 from ._frames import encode_frame as encode_frame
 from ._frames import encode_message as encode_message
@@ -117,7 +116,6 @@ __all__ = [
     "ZapReply",
     "ZapRequest",
     "ZapUnavailable",
-    "as_frames",
     "build_zap_reply",
     "build_zap_request",
     "command_body",

@@ -102,8 +102,8 @@ from ._frames import (
     BytesLike,
     FrameDecoder,
     Inbox,
+    _as_frames,
     _too_many_parts,
-    as_frames,
     encode_bodies,
     encode_frame,
     encode_message,
@@ -827,7 +827,7 @@ class Connection:
             self._check_send()
         if self._transparent:
             return encode_bodies(bodies)
-        return self.mechanism.encode_messages(as_frames(bodies))
+        return self.mechanism.encode_messages(_as_frames(bodies))
 
     def send_command(self, cmd: Command) -> bytes:
         """Return the bytes for a command.

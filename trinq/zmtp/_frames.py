@@ -150,13 +150,13 @@ def encode_message(frames: Sequence[BytesLike]) -> bytes:
     return b"".join(out)
 
 
-def as_frames(bodies: Iterable[bytes]) -> list[tuple[bytes]]:
+def _as_frames(bodies: Iterable[bytes]) -> list[tuple[bytes]]:
     """Single-frame messages given as their bodies alone, as frame tuples (for
     encoders that take frame sequences only: the mechanisms', ws, raw)."""
     return [(b,) for b in bodies]
 
 
-def encode_bodies(bodies: list[bytes]) -> bytes:
+def encode_bodies(bodies: Sequence[BytesLike]) -> bytes:
     """Encode single-frame messages given as their bodies alone (a batched pipe's
     batch for ``Socket.send``), as :func:`encode_messages` would encode them as
     1-tuples; a batch of one size is one ``join``."""
@@ -191,12 +191,7 @@ def encode_messages(messages: Iterable[Sequence[BytesLike]]) -> bytes:
         except ValueError:
             pass
         else:
-            sizes = set(map(len, bodies))
-            if len(sizes) == 1:
-                size = sizes.pop()
-                header = _LAST_HEADERS[size] if size < 256 else b"\x02" + size.to_bytes(8, "big")
-                bodies.insert(0, b"")  # (one join, one copy: no ``header + ...`` after it)
-                return header.join(bodies)
+            return encode_bodies(bodies)  # (all single-frame)
     out: list[Any] = []
     append = out.append
     last_headers = _LAST_HEADERS

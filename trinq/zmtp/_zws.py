@@ -72,7 +72,7 @@ from ._events import (
     Pong,
     Subscribe,
 )
-from ._frames import BytesLike, as_frames
+from ._frames import BytesLike, _as_frames
 from ._mechanism import Mechanism, MechanismStatus, NullMechanism
 from ._sockettypes import MAX_PARTS, SOCKET_TYPES, peer_of
 
@@ -919,7 +919,7 @@ class ZwsConnection:
 
     def send_bodies(self, bodies: list[bytes]) -> bytes:
         """:meth:`send_messages` for single-frame messages given as their bodies."""
-        return self.send_messages(as_frames(bodies))
+        return self.send_messages(_as_frames(bodies))
 
     def send_messages(self, messages: Iterable[Sequence[BytesLike]]) -> bytes:
         """The octets of many messages, joined once (writer batching)."""
