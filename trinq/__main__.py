@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import trio
+from trio.lowlevel import enable_ki_protection
 
 import trinq
 from trinq._patterns import PATTERNS
@@ -519,6 +520,7 @@ def _new_socket(ctx: trinq.Context, stype: trinq.SocketType, **options: Any) -> 
         raise
 
 
+@enable_ki_protection  # a Ctrl-C waits for a checkpoint: never mid-way into the nursery
 async def _close_patiently(sock: trinq.Socket, status: _Status) -> None:
     """Close, letting queued messages go out (linger); say so if it takes a while."""
     status.set("while delivering the queued messages")

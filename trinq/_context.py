@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Any
 
 import trio
+from trio.lowlevel import enable_ki_protection
 
 from ._errors import ContextTerminated
 from ._groups import lone as _lone
@@ -42,6 +43,7 @@ class Context(trio.abc.AsyncResource):
         self._sockets: set[Socket] = set()
         self._terminated = False
 
+    @enable_ki_protection
     async def __aenter__(self) -> Context:
         """Open the context's nursery. Cancellation: nothing is left open."""
         if self._nursery_cm is not None:
@@ -50,6 +52,7 @@ class Context(trio.abc.AsyncResource):
         self._nursery = await self._nursery_cm.__aenter__()
         return self
 
+    @enable_ki_protection
     async def __aexit__(  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
         self,
         exc_type: type[BaseException] | None,
@@ -133,6 +136,7 @@ class Context(trio.abc.AsyncResource):
             raise ContextTerminated()
         self._nursery.start_soon(fn, *args)
 
+    @enable_ki_protection
     async def term(self) -> None:
         """Close every socket (honouring linger) and refuse new ones.
 

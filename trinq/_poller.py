@@ -101,6 +101,7 @@ class Poller:
                     ready.append((item, events))
         return ready
 
+    @enable_ki_protection
     async def poll(self, timeout: float | None = None) -> list[tuple[Any, int]]:
         """Wait until a registered item is ready, or ``timeout`` ms pass (``None`` or
         negative: forever; 0: do not wait); return ``[(item, events), ...]`` for the

@@ -36,6 +36,7 @@ import struct
 from collections.abc import Awaitable, Callable
 
 import trio
+from trio.lowlevel import enable_ki_protection
 
 from . import _constants as C
 from ._cancel import cancel_requested
@@ -302,6 +303,7 @@ def _directions(frontend: Socket, backend: Socket) -> list[tuple[Socket, Socket,
     return out
 
 
+@enable_ki_protection  # a Ctrl-C waits for a checkpoint: never mid-way into the nursery
 async def _run(
     frontend: Socket, backend: Socket, capture: Socket | None, control: Socket | None
 ) -> None:

@@ -965,6 +965,7 @@ class Socket(trio.abc.AsyncResource):
             raise trio.WouldBlock
         return self._take()
 
+    @enable_ki_protection
     async def poll(self, timeout: float | None = None, flags: int = C.POLLIN) -> int:
         """Wait until the socket is ready for ``flags`` (``POLLIN``, ``POLLOUT``, or
         both) or ``timeout`` ms pass (``None`` or negative: forever); return the ready
