@@ -96,16 +96,17 @@ async def test_context_enter_exit_and_term_are_protected() -> None:
         trinq.Context.__aenter__.__code__,
         trinq.Context.__aexit__.__code__,
         trinq.Context.term.__code__,
+        trinq.Socket.__aexit__.__code__,
     )
 
     async def user() -> None:
         async with trinq.Context() as ctx:
-            sock = ctx.socket(trinq.PUB, linger=0)
-            await sock.bind("tcp://127.0.0.1:0")
+            async with ctx.socket(trinq.PUB, linger=0) as sock:
+                await sock.bind("tcp://127.0.0.1:0")
 
     with trio.fail_after(10), lines_traced(*codes) as seen:
         await as_user(user)
-    assert_all_protected(seen, "__aenter__", "__aexit__", "term")
+    assert_all_protected(seen, "__aenter__", "__aexit__", "term")  # both __aexit__s
 
 
 async def test_proxy_is_protected(ctx: trinq.Context) -> None:

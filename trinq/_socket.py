@@ -1086,6 +1086,7 @@ class Socket(trio.abc.AsyncResource):
         self._begin_close()
         self.context._spawn_system(self._finish_close)
 
+    @enable_ki_protection
     async def __aexit__(self, *exc_info: object) -> None:
         """Close (as :meth:`aclose`); when the body raised, with linger 0."""
         if exc_info[1] is not None and not self._core.closing:
