@@ -57,8 +57,16 @@ runs a ``trinq.auth.Authenticator`` with that password table::
       --impls 'pyzmq*,trinq*' --workloads thr,lat --sizes 16,4096 --lat-sizes 16 \\
       --baseline pyzmq-curve --rounds 5
 
+``--busy-poll US`` sets the ``busy_poll`` option on every socket (a receive that finds
+nothing polls its connection for up to US microseconds before it sleeps; only sockets
+whose receiver reads its one connection itself, REQ/REP in ``lat``)::
+
+  python ../shared/bench/run_matrix.py --add-impl trinq=bench/trinq_peer.py \
+      --add-impl 'trinq-busy=bench/trinq_peer.py --busy-poll 50' \
+      --impls 'pyzmq,trinq*' --workloads lat --lat-sizes 16 --rounds 5
+
 ``--role both`` runs sender and receiver as two tasks of one trio run (over the
-given endpoint; trinq has no inproc transport yet, so give it a tcp one).
+given endpoint).
 """
 
 from __future__ import annotations
@@ -119,6 +127,14 @@ def security_options(args, server: bool) -> dict:
     return {}
 
 
+def socket_options(args, server: bool) -> dict:
+    """security_options, and busy_poll when --busy-poll is given."""
+    options = security_options(args, server)
+    if args.busy_poll:
+        options["busy_poll"] = args.busy_poll
+    return options
+
+
 async def thr_receive_loop(s: trinq.Socket, args) -> dict:
     recv = s.recv
     m = await recv()
@@ -156,7 +172,7 @@ async def amain(args) -> None:
         else (trinq.PUSH, trinq.PULL)
     )
     client_server = draft in ("client-server", "draft")
-    srv, cli = security_options(args, server=True), security_options(args, server=False)
+    srv, cli = socket_options(args, server=True), socket_options(args, server=False)
     async with trinq.Context() as ctx, contextlib.AsyncExitStack() as stack:
         if args.plain and role in ("recv", "both", "rep", "pub"):
             auth = await stack.enter_async_context(trinq.auth.Authenticator(ctx))
@@ -311,6 +327,14 @@ def _extra_args(parser) -> None:
         "--plain",
         action="store_true",
         help="PLAIN (user/password bench/bench; the binder runs a trinq.auth.Authenticator)",
+    )
+    parser.add_argument(
+        "--busy-poll",
+        type=int,
+        default=0,
+        metavar="US",
+        help="set the busy_poll option (microseconds) on every socket: a receive that "
+        "finds nothing polls its connection that long before it sleeps",
     )
     parser.add_argument(
         "--recv-loop",

@@ -38,6 +38,7 @@ NOT_READABLE_ON_DEALER = {
     "curve_secretkey",
     "curve_serverkey",
     "type",  # -1 on a detached Options; checked separately
+    "busy_poll",  # draft in libzmq (SO_BUSY_POLL, default 0); trinq polls itself, 50 us
     # pyzmq's libzmq has no ws transport
     "wss_key_pem",
     "wss_cert_pem",

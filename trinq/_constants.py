@@ -19,6 +19,7 @@ import errno as _errno
 __all__ = [
     "AFFINITY",
     "BACKLOG",
+    "BUSY_POLL",
     "CHANNEL",
     "CLIENT",
     "CONFLATE",
@@ -290,6 +291,7 @@ TCP_MAXRT = 80
 # libzmq draft options
 ROUTER_NOTIFY = 97
 ONLY_FIRST_SUBSCRIBE = 108
+BUSY_POLL = 113
 XSUB_VERBOSE_UNSUBSCRIBE = 115
 MULTICAST_LOOP = 96
 WSS_KEY_PEM = 103

@@ -52,13 +52,23 @@ YIELD_EVERY = 128
 class Counters:
     """Traffic counters of one socket (``Socket.statistics()`` reads them)."""
 
-    __slots__ = ("bytes_in", "bytes_out", "messages_in", "messages_out")
+    __slots__ = (
+        "busy_poll_hits",
+        "busy_polls",
+        "bytes_in",
+        "bytes_out",
+        "messages_in",
+        "messages_out",
+    )
 
     def __init__(self) -> None:
         self.messages_in = 0
         self.messages_out = 0
         self.bytes_in = 0
         self.bytes_out = 0
+        #: receives that busy-polled (the ``busy_poll`` option), and those that found data
+        self.busy_polls = 0
+        self.busy_poll_hits = 0
 
 
 class PeerInfo:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -53,6 +54,8 @@ MAX_SLEEP = 1.0
 #: MAX_RECEIVE_SIZE): the engine's reader uses the same numbers.
 RECEIVE_SIZE = 65536
 MAX_RECEIVE_SIZE = 8 * 1024 * 1024
+#: Most waits that sleep at once after busy polls that found nothing (``_busy_poll``).
+SPIN_SKIP_MAX = 64
 
 READER, LENT, RETURNED = 0, 1, 2
 #: kinds of what a receiver hands back
@@ -81,6 +84,8 @@ class ReadLoan:
         "_owner",
         "_reader_lot",
         "_sock",
+        "_spin_penalty",
+        "_spin_skip",
         "_stream",
         "_wake_reader_when_done",
         "_waker",
@@ -117,6 +122,9 @@ class ReadLoan:
         self.calls = 0
         self.busy = False
         self._wake_reader_when_done = False
+        #: waits to sleep at once before the next busy poll, and the next such count
+        self._spin_skip = 0
+        self._spin_penalty = 1
 
     # --- the reader's side ----------------------------------------------------------
 
@@ -236,6 +244,14 @@ class ReadLoan:
                     # that one reads; this one parks.
                     return False
                 me = trio.lowlevel.current_task()
+                spin = self.core.options.busy_poll
+                if spin and not me._runner.runq and not me._cancel_status.effectively_cancelled:
+                    if self._spin_skip:
+                        self._spin_skip -= 1
+                    else:
+                        got = self._busy_poll(spin)
+                        if got is not None:
+                            return got
                 lot.waker = self._waker
                 lot.waker_task = me
                 try:
@@ -258,6 +274,33 @@ class ReadLoan:
             if self._wake_reader_when_done:  # the reader waits for this call to end
                 self._wake_reader_when_done = False
                 self._reader_lot.unpark_all()
+
+    def _busy_poll(self, spin_us: int) -> bool | None:
+        """Call :meth:`read_available` until it finds something or ``spin_us``
+        microseconds pass (the ``busy_poll`` option). Synchronous: no other task runs
+        meanwhile, which is why :meth:`borrow` spins only when none is ready; a task
+        that a timer or another descriptor would make ready waits at most this long.
+
+        Adaptive, as a spin-then-block lock: a poll that found nothing makes the next
+        ``n`` waits sleep at once, ``n`` doubling with each such poll up to
+        :data:`SPIN_SKIP_MAX`; one that found data resets ``n``. A peer that answers
+        within the budget (a request/reply round trip) is caught spinning every time,
+        a slow or same-process one costs one budget every ``SPIN_SKIP_MAX`` waits."""
+        counters = self.core.counters
+        counters.busy_polls += 1
+        deadline = time.perf_counter_ns() + spin_us * 1000
+        read = self.read_available
+        clock = time.perf_counter_ns
+        while True:
+            got = read()
+            if got is not None:
+                counters.busy_poll_hits += 1
+                self._spin_penalty = 1
+                return got
+            if clock() >= deadline:
+                self._spin_skip = penalty = self._spin_penalty
+                self._spin_penalty = min(penalty * 2, SPIN_SKIP_MAX)
+                return None
 
     @enable_ki_protection
     def read_available(self) -> bool | None:

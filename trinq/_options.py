@@ -365,6 +365,20 @@ _SPECS: tuple[OptionSpec, ...] = (
         "Queue messages only to completed connections (no pipe is created for a pending connect).",
         aliases=("delay_attach_on_connect",),
     ),
+    OptionSpec(
+        "busy_poll",
+        C.BUSY_POLL,
+        int,
+        50,
+        "µs",
+        "How long a receive that finds nothing polls its connection before it sleeps, when"
+        " no other task of the trio run is ready (REQ, REP, DEALER, ROUTER, PAIR with a"
+        " single peer, whose receiver reads the connection itself). Adaptive: after polls"
+        " that found nothing, up to 64 receives sleep at once. 0 = always sleep at once."
+        " libzmq (draft) sets SO_BUSY_POLL instead, default 0: see docs/design.md.",
+        _NONNEG,
+        draft=True,
+    ),
     # --- identity and routing ----------------------------------------------------
     OptionSpec(
         "routing_id",
@@ -981,6 +995,7 @@ class Options:
     rcvtimeo: int
     linger: int
     immediate: bool
+    busy_poll: int
     routing_id: bytes
     connect_routing_id: bytes
     router_mandatory: bool

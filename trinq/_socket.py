@@ -133,6 +133,8 @@ class SocketStatistics:
       messages_in, messages_out: whole messages received from / written to peers.
       bytes_in, bytes_out: bytes read from / written to the transports.
       endpoints: the bound and connected endpoints.
+      busy_polls, busy_poll_hits: receives that busy-polled their connection before
+        sleeping (the ``busy_poll`` option), and how many of those found data.
     """
 
     socket_type: str
@@ -143,6 +145,8 @@ class SocketStatistics:
     bytes_in: int
     bytes_out: int
     endpoints: tuple[str, ...]
+    busy_polls: int = 0
+    busy_poll_hits: int = 0
 
 
 class Socket(trio.abc.AsyncResource):
@@ -1051,6 +1055,8 @@ class Socket(trio.abc.AsyncResource):
             bytes_in=counters.bytes_in,
             bytes_out=counters.bytes_out,
             endpoints=(*self._bound, *connected),
+            busy_polls=counters.busy_polls,
+            busy_poll_hits=counters.busy_poll_hits,
         )
 
     # --- closing -----------------------------------------------------------------
