@@ -59,10 +59,11 @@ runs a ``trinq.auth.Authenticator`` with that password table::
 
 ``--busy-poll US`` sets the ``busy_poll`` option on every socket (a receive that finds
 nothing polls its connection for up to US microseconds before it sleeps; only sockets
-whose receiver reads its one connection itself, REQ/REP in ``lat``)::
+whose receiver reads its one connection itself, REQ/REP in ``lat``; 0 turns it off, the
+default is 50)::
 
-  python ../shared/bench/run_matrix.py --add-impl trinq=bench/trinq_peer.py \
-      --add-impl 'trinq-busy=bench/trinq_peer.py --busy-poll 50' \
+  python ../shared/bench/run_matrix.py --add-impl trinq=bench/trinq_peer.py \\
+      --add-impl 'trinq-bp0=bench/trinq_peer.py --busy-poll 0' \\
       --impls 'pyzmq,trinq*' --workloads lat --lat-sizes 16 --rounds 5
 
 ``--role both`` runs sender and receiver as two tasks of one trio run (over the
@@ -130,7 +131,7 @@ def security_options(args, server: bool) -> dict:
 def socket_options(args, server: bool) -> dict:
     """security_options, and busy_poll when --busy-poll is given."""
     options = security_options(args, server)
-    if args.busy_poll:
+    if args.busy_poll is not None:
         options["busy_poll"] = args.busy_poll
     return options
 
@@ -331,10 +332,11 @@ def _extra_args(parser) -> None:
     parser.add_argument(
         "--busy-poll",
         type=int,
-        default=0,
+        default=None,
         metavar="US",
         help="set the busy_poll option (microseconds) on every socket: a receive that "
-        "finds nothing polls its connection that long before it sleeps",
+        "finds nothing polls its connection that long before it sleeps (0: never; "
+        "default: the option's default, 50)",
     )
     parser.add_argument(
         "--recv-loop",

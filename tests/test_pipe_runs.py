@@ -293,6 +293,19 @@ def test_stretches_of_same_sized_frames_decode_as_frame_by_frame(room: int, spli
     assert all(type(f) is bytes for g in got if g[0] != "command" for f in g)
 
 
+@pytest.mark.parametrize("size", [0, 16, 255])
+def test_stretches_of_every_length_keep_every_body_in_order(size: int) -> None:
+    """A stretch is cut eight frames per struct unpack and the rest one by one: every
+    length (a multiple of eight or not, under and over the room) gives the bodies in
+    order."""
+    for n in range(1, 42):
+        msgs = [[bytes([i]) * size] if size else [b""] for i in range(n)]
+        stream = b"".join(encode_message(m) for m in msgs)
+        for room in (n, max(1, n - 3), 1_000_000):
+            got = _decode_all([stream], Pipe(1000, room, batched=True))
+            assert got == [tuple(m) for m in msgs], (n, room)
+
+
 def test_a_stretch_is_checked_octet_by_octet() -> None:
     """A stretch whose strided flags or size octets differ anywhere is not cut as one:
     a MORE flag or another size in the middle (in any octet of a long frame's size) is

@@ -29,7 +29,7 @@ from typing import Any
 
 import trio
 
-__all__ = ["FAST", "RUN", "cancel_requested"]
+__all__ = ["FAST", "RUN", "cancel_requested", "run_vars"]
 
 
 def _public() -> bool:
@@ -114,3 +114,19 @@ def _run_context() -> Any:
 #: trio's run context, or where its layout differs an object answering the same
 #: reads with the public check.
 RUN: Any = _run_context()
+
+
+def run_vars() -> Any:
+    """This thread's trio run variables, as a mapping: ``run_vars()["task"]`` is
+    ``RUN.task`` while a run is active in the thread.
+
+    trio keeps them in a ``threading.local``; its ``__dict__`` is the calling thread's
+    own dict, the same object for the thread's life (trio sets and deletes the keys at
+    each run's start and end). A dict lookup costs about 45 ns less than the
+    ``threading.local`` attribute read, which is most of the inlined check's cost, so a
+    socket takes this mapping when it is made (in its trio thread, the only one it may
+    be used from) and its ``send``/``recv`` read ``task`` from it.
+    """
+    if _fast is None:
+        return {"task": RUN}  # pragma: no cover - another trio layout
+    return RUN.__dict__

@@ -47,8 +47,7 @@ import trio
 from trio.lowlevel import cancel_shielded_checkpoint, checkpoint, enable_ki_protection
 
 from . import _constants as C
-from ._cancel import RUN as _RUN
-from ._cancel import cancel_requested
+from ._cancel import cancel_requested, run_vars
 from ._codec import check_mechanism
 from ._core import YIELD_EVERY, Loan, SocketCore
 from ._errors import Again, ContextTerminated, ZMQError
@@ -203,6 +202,8 @@ class Socket(trio.abc.AsyncResource):
         if name not in PATTERNS:
             raise ZMQError(C.EINVAL, f"socket type {name} is not implemented yet")
         self.context = context
+        #: this thread's trio run variables: send/recv read the current task there
+        self._run_vars = run_vars()
         opts = self._opts = Options.for_socket_type(self.socket_type)
         pattern = self._pattern = PATTERNS[name](opts)
         # bound once: the per-message send path skips two attribute lookups. (recv
@@ -518,8 +519,8 @@ class Socket(trio.abc.AsyncResource):
             return
         # The one inlined send path (_send_message() is the general one, _spend() its
         # budget): see "the cost model" in the module docstring. cancel_requested(),
-        # inlined (trinq._cancel.RUN).
-        task = _RUN.task
+        # inlined (trinq._cancel.RUN; run_vars() says why a dict).
+        task = self._run_vars["task"]
         if task._cancel_status.effectively_cancelled or task._runner.ki_pending:
             await checkpoint()  # raises Cancelled
         core = self._core
@@ -735,8 +736,8 @@ class Socket(trio.abc.AsyncResource):
         else:
             # The one inlined receive path (_take() and _spend() are the general
             # ones): see "the cost model" in the module docstring. cancel_requested(),
-            # inlined (trinq._cancel.RUN).
-            task = _RUN.task
+            # inlined (trinq._cancel.RUN; run_vars() says why a dict).
+            task = self._run_vars["task"]
             if task._cancel_status.effectively_cancelled or task._runner.ki_pending:
                 await checkpoint()  # raises Cancelled
             pattern = self._pattern
