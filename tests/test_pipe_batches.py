@@ -327,3 +327,80 @@ def test_large_bodies_go_as_frame_lists() -> None:
         (True, [b"t"]),
     ]
     assert pipe.outbound_queued() == 3
+
+
+@pytest.mark.parametrize("hwm", [0, 3, BATCH_MESSAGES + 5])
+def test_body_room_is_what_the_open_bodies_batch_and_sndhwm_still_allow(hwm: int) -> None:
+    """``Pipe.body_room``, which lets ``Socket.send`` append a body with no call and no
+    check, counts exactly the appends that ``send_body`` would have made to the same
+    batch: never past BATCH_MESSAGES, never past SNDHWM."""
+    pipe = Pipe(hwm, 1000, batched=True)
+    assert pipe.body_room == 0 and pipe.send_body is not None
+    pipe.send_body(b"first")
+    cap = hwm if hwm else 10**9
+    want = min(BATCH_MESSAGES - 1, cap - 1)
+    assert pipe.body_room == want
+    assert pipe.body_batch is pipe._open
+    sent = 1
+    while pipe.body_room:  # as Socket.send's fast path does
+        pipe.body_room -= 1
+        pipe.body_batch.append(b"%d" % sent)  # type: ignore[union-attr]
+        pipe._out_count += 1
+        sent += 1
+    assert sent == min(BATCH_MESSAGES, cap)
+    if sent == cap:
+        with pytest.raises(trio.WouldBlock):
+            pipe.send_body(b"over")
+    else:
+        pipe.send_body(b"next batch")  # the batch is full: a new one
+        assert len(queued_batches(pipe)) == 2
+
+
+def test_body_room_ends_with_whatever_ends_the_batch() -> None:
+    """Taken by the writer, followed by a frame sequence, a closed or terminated pipe,
+    an idle writer's direct mode: each leaves no room, so the next body takes the
+    checked path (and, after a frame sequence, a new batch: the order is kept)."""
+    cases: dict[str, Any] = {
+        "taken": lambda p: take_all(p),
+        "frames": lambda p: p.send_nowait([b"a", b"b"]),
+        "close_outbound": lambda p: p.close_outbound(),
+        "terminate": lambda p: p.terminate(),
+        "enable_direct": lambda p: p.enable_direct(),
+    }
+    for name, end in cases.items():
+        pipe = Pipe(1000, 1000, batched=True)
+        assert pipe.send_body is not None
+        pipe.send_body(b"x")
+        assert pipe.body_room > 0
+        end(pipe)
+        assert pipe.body_room == 0, name
+    pipe = Pipe(1000, 1000, batched=True)
+    assert pipe.send_body is not None
+    pipe.send_body(b"1")
+    pipe.send_nowait([b"2", b"3"])
+    pipe.send_body(b"4")
+    assert take_all(pipe) == [b"1", [b"2", b"3"], b"4"]
+
+
+async def test_a_tight_send_loop_takes_the_fast_path_and_keeps_count() -> None:
+    """A PUSH with one peer and a busy writer appends bodies through ``body_room``; what
+    arrives is every message in order, and SNDHWM still stops the sender exactly."""
+    with trio.fail_after(20):
+        async with trinq.Context() as ctx:
+            push = ctx.socket(trinq.PUSH, sndhwm=10, linger=0)
+            pull = ctx.socket(trinq.PULL)
+            pull.connect(await push.bind("tcp://127.0.0.1:*"))
+            await push.send(b"hello")
+            assert await pull.recv() == b"hello"
+            (pipe,) = push._core.pipes
+            pipe.disable_direct()  # as when the writer is busy
+            await push.send(b"0")  # the checked path: opens a batch of bodies
+            sent = 1
+            while pipe.body_room:
+                await push.send(b"%d" % sent)  # appended by Socket.send itself
+                sent += 1
+            assert sent == 10 == pipe.outbound_queued()  # SNDHWM ended the room
+            with pytest.raises(trinq.Again):
+                await push.send(b"over", trinq.DONTWAIT)
+            got = [await pull.recv() for _ in range(sent)]
+            assert got == [b"%d" % i for i in range(sent)]

@@ -156,6 +156,8 @@ class Pipe:
         "_out_count",
         "_out_recv",
         "_out_send",
+        "body_batch",
+        "body_room",
         "carrier",
         "endpoint",
         "peer_address",
@@ -268,6 +270,13 @@ class Pipe:
         #: per message, and the writer encodes runs of bodies at C speed); None:
         #: use :attr:`send_nowait` with the frames.
         self.send_body = None
+        #: How many more bodies ``Socket.send`` may append to :attr:`body_batch`
+        #: itself, with no check at all (0: call :attr:`send_body`). Positive only
+        #: while that batch is the open one, holds bodies, is not taken, and both it
+        #: and SNDHWM have room; whatever changes one of these sets it to 0. (Only
+        #: a batched pipe's ``_send_body_batched`` makes it positive.)
+        self.body_room = 0
+        self.body_batch: Batch | None = None
         #: Free for the pattern's per-pipe bookkeeping.
         self.state: Any = None
 
@@ -306,7 +315,12 @@ class Pipe:
             batch = Batch(body, bodies=True)
             self._out_send.send_nowait(batch)
             self._open = batch
-        self._out_count += 1
+        count = self._out_count = self._out_count + 1
+        # the next sends may append to this batch themselves (Socket.send)
+        room = BATCH_MESSAGES - len(batch)
+        cap = self._out_cap - count
+        self.body_room = room if room < cap else int(cap)
+        self.body_batch = batch
 
     def _send_batched(self, msg: Msg) -> None:
         """Queue ``msg``: in the open batch if the writer has not taken it yet (no
@@ -329,6 +343,7 @@ class Pipe:
             batch = Batch(msg)
             self._out_send.send_nowait(batch)
             self._open = batch
+            self.body_room = 0  # a bodies batch is no longer the open one
         self._out_count += 1
 
     def taken(self, batch: Batch) -> None:
@@ -337,11 +352,14 @@ class Pipe:
         self._out_count -= len(batch)
         if self._open is batch:
             self._open = None  # (nor is the last batch kept alive, with its messages)
+            self.body_room = 0
+            self.body_batch = None
 
     def enable_direct(self) -> None:
         """Called by an idle writer: route the next message through
         :meth:`_send_direct` so it can be written without waking the writer."""
         if not self._conflate:
+            self.body_room = 0
             self.send_nowait = self._send_direct
             if self.send_body is not None:
                 self.send_body = self._send_body_direct
@@ -562,6 +580,7 @@ class Pipe:
         """Refuse new outbound messages; the writer drains what is queued, then ends
         the connection (the engine terminates the pipe then). Inbound stays open."""
         self._out_closed = True
+        self.body_room = 0
         self._out_send.close()
 
     def terminate(self) -> None:
@@ -570,6 +589,7 @@ class Pipe:
             return
         self.terminated = True
         self._out_closed = True
+        self.body_room = 0
         self._out_send.close()
         if self._in_send is not None:
             self._in_send.close()

@@ -56,7 +56,7 @@ from ._message import Message
 from ._monitor import Event, Monitor
 from ._options import OPTIONS, Options, lookup
 from ._patterns import PATTERNS
-from ._pipe import PipeStatistics
+from ._pipe import BODY_MAX, PipeStatistics
 from ._routing.pipe_like import RECV_TERMINATED, SEND_TERMINATED
 from ._transports import Binding, Dialing, split_endpoint, transport_for
 
@@ -529,6 +529,20 @@ class Socket(trio.abc.AsyncResource):
         pipe = self._pattern.send_pipe
         try:
             if pipe is not None:  # one peer's pipe (LoadBalancer.send_nowait, inlined)
+                room = pipe.body_room
+                if room and len(data) < BODY_MAX:
+                    # into the open batch of bodies, as Pipe._send_body_batched would
+                    pipe.body_room = room - 1
+                    pipe.body_batch.append(data)  # type: ignore[union-attr]
+                    pipe._out_count += 1
+                    budget = core.send_budget - 1
+                    if budget:
+                        core.send_budget = budget
+                        return
+                    core.send_budget = YIELD_EVERY
+                    core.direct_ok = True
+                    await cancel_shielded_checkpoint()
+                    return
                 send_body = pipe.send_body
                 try:
                     if send_body is not None:
