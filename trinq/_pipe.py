@@ -344,6 +344,7 @@ class Pipe:
             self._out_send.send_nowait(batch)
             self._open = batch
             self.body_room = 0  # a bodies batch is no longer the open one
+            self.body_batch = None
         self._out_count += 1
 
     def taken(self, batch: Batch) -> None:
@@ -581,6 +582,7 @@ class Pipe:
         the connection (the engine terminates the pipe then). Inbound stays open."""
         self._out_closed = True
         self.body_room = 0
+        self.body_batch = None
         self._out_send.close()
 
     def terminate(self) -> None:
@@ -590,6 +592,7 @@ class Pipe:
         self.terminated = True
         self._out_closed = True
         self.body_room = 0
+        self.body_batch = None
         self._out_send.close()
         if self._in_send is not None:
             self._in_send.close()
