@@ -343,9 +343,14 @@ class Pipe:
             batch = Batch(msg)
             self._out_send.send_nowait(batch)
             self._open = batch
-            self.body_room = 0  # a bodies batch is no longer the open one
-            self.body_batch = None
+            self._end_body_room()  # a bodies batch is no longer the open one
         self._out_count += 1
+
+    def _end_body_room(self) -> None:
+        """The open batch of bodies may no longer be appended to by ``Socket.send``
+        itself (:attr:`body_room`): taken, followed by frames, closed, or direct mode."""
+        self.body_room = 0
+        self.body_batch = None
 
     def taken(self, batch: Batch) -> None:
         """The writer took ``batch``: its messages no longer count against SNDHWM."""
@@ -353,14 +358,13 @@ class Pipe:
         self._out_count -= len(batch)
         if self._open is batch:
             self._open = None  # (nor is the last batch kept alive, with its messages)
-            self.body_room = 0
-            self.body_batch = None
+            self._end_body_room()
 
     def enable_direct(self) -> None:
         """Called by an idle writer: route the next message through
         :meth:`_send_direct` so it can be written without waking the writer."""
         if not self._conflate:
-            self.body_room = 0
+            self._end_body_room()
             self.send_nowait = self._send_direct
             if self.send_body is not None:
                 self.send_body = self._send_body_direct
@@ -581,8 +585,7 @@ class Pipe:
         """Refuse new outbound messages; the writer drains what is queued, then ends
         the connection (the engine terminates the pipe then). Inbound stays open."""
         self._out_closed = True
-        self.body_room = 0
-        self.body_batch = None
+        self._end_body_room()
         self._out_send.close()
 
     def terminate(self) -> None:
@@ -591,8 +594,7 @@ class Pipe:
             return
         self.terminated = True
         self._out_closed = True
-        self.body_room = 0
-        self.body_batch = None
+        self._end_body_room()
         self._out_send.close()
         if self._in_send is not None:
             self._in_send.close()

@@ -535,22 +535,15 @@ class Socket(trio.abc.AsyncResource):
                     pipe.body_room = room - 1
                     pipe.body_batch.append(data)  # type: ignore[union-attr]
                     pipe._out_count += 1
-                    budget = core.send_budget - 1
-                    if budget:
-                        core.send_budget = budget
-                        return
-                    core.send_budget = YIELD_EVERY
-                    core.direct_ok = True
-                    await cancel_shielded_checkpoint()
-                    return
-                send_body = pipe.send_body
-                try:
-                    if send_body is not None:
-                        send_body(data)  # (the body alone: no list per message)
-                    else:
-                        pipe.send_nowait([data])
-                except SEND_TERMINATED:
-                    self._pattern_send([data])  # drops the pipe: WouldBlock
+                else:
+                    send_body = pipe.send_body
+                    try:
+                        if send_body is not None:
+                            send_body(data)  # (the body alone: no list per message)
+                        else:
+                            pipe.send_nowait([data])
+                    except SEND_TERMINATED:
+                        self._pattern_send([data])  # drops the pipe: WouldBlock
             else:
                 self._pattern_send([data])
         except trio.WouldBlock:
