@@ -23,8 +23,14 @@ import trinq
 ROUND_TRIPS = 100
 
 
-def libzmq_rep(endpoint: str, count: int, before_reply: Callable[[], object] = bool) -> None:
-    """Answer ``count`` requests on a libzmq REP (run in a thread; bounded by RCVTIMEO)."""
+def libzmq_rep(
+    endpoint: str,
+    count: int,
+    before_reply: Callable[[bytes], object] = bool,
+    last: bytes | None = None,
+) -> None:
+    """Answer ``count`` requests on a libzmq REP, or until the request ``last`` (run in a
+    thread; bounded by RCVTIMEO)."""
     context = zmq.Context()
     rep = context.socket(zmq.REP)
     rep.setsockopt(zmq.RCVTIMEO, 10000)
@@ -33,8 +39,10 @@ def libzmq_rep(endpoint: str, count: int, before_reply: Callable[[], object] = b
         rep.connect(endpoint)
         for _ in range(count):
             request = rep.recv()
-            before_reply()
+            before_reply(request)
             rep.send(request)
+            if request == last:
+                break
     finally:
         rep.close()
         context.term()
@@ -95,22 +103,33 @@ async def test_polls_that_find_nothing_back_off(ctx: trinq.Context) -> None:
 
 async def test_a_cancelled_polling_receive_loses_nothing(ctx: trinq.Context) -> None:
     release = threading.Event()
+
+    def hold_back(request: bytes) -> None:
+        if request == b"held":
+            release.wait(10)
+
     with trio.fail_after(30):
         req = ctx.socket(trinq.REQ, linger=0, busy_poll=2000)
         endpoint = await req.bind("tcp://127.0.0.1:0")
         async with trio.open_nursery() as nursery:
             nursery.start_soon(
-                trio.to_thread.run_sync, libzmq_rep, endpoint, 2, lambda: release.wait(10)
+                trio.to_thread.run_sync, libzmq_rep, endpoint, 10_000, hold_back, b"after"
             )
-            await req.send(b"first")
+            # until a poll has caught a reply: the connection is lent, and the last
+            # poll found data (so the next receive polls again, with no backoff)
+            while req.statistics().busy_poll_hits == 0:
+                await req.send(b"warm")
+                assert await req.recv() == b"warm"
+            polls = req.statistics().busy_polls
+            await req.send(b"held")
             with trio.move_on_after(0.1) as scope:
                 await req.recv()  # polls 2 ms, then sleeps: the reply is held back
             assert scope.cancelled_caught
             release.set()
-            assert await req.recv() == b"first"  # the reply was not lost
-            await req.send(b"second")
-            assert await req.recv() == b"second"
-    assert req.statistics().busy_polls >= 1
+            assert await req.recv() == b"held"  # the reply was not lost
+            await req.send(b"after")
+            assert await req.recv() == b"after"  # (the REP thread's last)
+    assert req.statistics().busy_polls > polls
 
 
 def test_busy_poll_option_values() -> None:
