@@ -8,6 +8,7 @@ a call that completes at once still yields to the scheduler at least every
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import random
 
@@ -338,6 +339,68 @@ async def test_tight_send_loop_lets_other_tasks_run(ctx):
         ran = await _count_while(busy)
         assert ran >= 10_000 // YIELD_EVERY - 1, ran
         assert sum(p.outbound_queued for p in push.statistics().pipes) == 10_000
+
+
+async def _largest_gap(busy, calls) -> int:  # type: ignore[no-untyped-def]
+    """Run ``busy()`` in a task of its own and note ``calls()`` each time that task
+    yields to the scheduler (a trio instrument's ``after_task_step``); return the most
+    calls that completed within one step (the yield guarantee: at most YIELD_EVERY)."""
+    seen: list[int] = []
+    task: trio.lowlevel.Task | None = None
+
+    class Steps(trio.abc.Instrument):
+        def after_task_step(self, t: trio.lowlevel.Task) -> None:
+            if t is task:
+                seen.append(calls())
+
+    async def run_busy() -> None:
+        nonlocal task
+        task = trio.lowlevel.current_task()
+        seen.append(calls())
+        await busy()
+
+    steps = Steps()
+    trio.lowlevel.add_instrument(steps)
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run_busy)
+    finally:
+        trio.lowlevel.remove_instrument(steps)
+    return max(b - a for a, b in itertools.pairwise(seen))
+
+
+@pytest.mark.parametrize("peer", ["none", "connected", "second-peer-comes-and-goes"])
+async def test_a_tight_send_loop_yields_within_the_budget_exactly(ctx, peer):
+    """Sends that append to a batch by themselves (Socket.send's body fast path) are
+    charged to the yield budget when their room is granted; however the room is
+    granted, ended and granted again, no more than YIELD_EVERY sends pass between two
+    runs of another task."""
+    with trio.fail_after(20):
+        push = ctx.socket(trinq.PUSH, sndhwm=0, linger=0)
+        pull = ctx.socket(trinq.PULL, rcvhwm=0)
+        ep = await pull.bind("tcp://127.0.0.1:*")
+        if peer == "none":
+            push.connect(free_endpoint("tcp", ""))
+        else:
+            push.connect(ep)
+            await push.send(b"first")
+            assert await pull.recv() == b"first"
+        extra = ctx.socket(trinq.PULL, rcvhwm=0) if peer.startswith("second") else None
+        sent = 0
+
+        async def busy() -> None:
+            nonlocal sent
+            for i in range(20_000):
+                if extra is not None and i == 5_000:
+                    extra_ep = await extra.bind("tcp://127.0.0.1:*")
+                    push.connect(extra_ep)  # the pipe is there at once: two peers
+                if extra is not None and i == 12_000:
+                    push.disconnect(extra_ep)  # one peer again
+                await push.send(b"x")
+                sent += 1
+
+        gap = await _largest_gap(busy, lambda: sent)
+        assert 0 < gap <= YIELD_EVERY, gap
 
 
 async def test_tight_recv_loop_lets_other_tasks_run(ctx):

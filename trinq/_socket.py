@@ -523,39 +523,51 @@ class Socket(trio.abc.AsyncResource):
         task = self._run_vars["task"]
         if task._cancel_status.effectively_cancelled or task._runner.ki_pending:
             await checkpoint()  # raises Cancelled
+        pipe = self._pattern.send_pipe
+        if pipe is not None:  # one peer's pipe (LoadBalancer.send_nowait, inlined)
+            room = pipe.body_room
+            if room and len(data) < BODY_MAX:
+                # Into the open batch of bodies, as Pipe._send_body_batched would. The
+                # room was charged to the yield budget when it was granted (below),
+                # and closing the socket ends it (Pipe._end_body_room): nothing else
+                # to check or count here.
+                pipe.body_room = room - 1
+                pipe.body_batch.append(data)  # type: ignore[union-attr]
+                pipe._out_count += 1
+                return
         core = self._core
         if core.closing:
             raise self._closed_error()
-        pipe = self._pattern.send_pipe
         try:
-            if pipe is not None:  # one peer's pipe (LoadBalancer.send_nowait, inlined)
-                room = pipe.body_room
-                if room and len(data) < BODY_MAX:
-                    # into the open batch of bodies, as Pipe._send_body_batched would
-                    pipe.body_room = room - 1
-                    pipe.body_batch.append(data)  # type: ignore[union-attr]
-                    pipe._out_count += 1
-                else:
-                    send_body = pipe.send_body
-                    try:
-                        if send_body is not None:
-                            send_body(data)  # (the body alone: no list per message)
-                        else:
-                            pipe.send_nowait([data])
-                    except SEND_TERMINATED:
-                        self._pattern_send([data])  # drops the pipe: WouldBlock
+            if pipe is not None:
+                send_body = pipe.send_body
+                try:
+                    if send_body is not None:
+                        send_body(data)  # (the body alone: no list per message)
+                    else:
+                        pipe.send_nowait([data])
+                except SEND_TERMINATED:
+                    self._pattern_send([data])  # drops the pipe: WouldBlock
             else:
                 self._pattern_send([data])
         except trio.WouldBlock:
             await self._send_wait([data])
             return
         budget = core.send_budget - 1
-        if budget:
-            core.send_budget = budget
-        else:
-            core.send_budget = YIELD_EVERY
+        if not budget:
             core.direct_ok = True
             await cancel_shielded_checkpoint()
+            budget = YIELD_EVERY
+        if pipe is not None:
+            room = pipe.body_room
+            if room:
+                # The next ``room`` sends append to the batch themselves, uncounted:
+                # charge them now, at most what is left of the budget, so that a
+                # tight loop still yields at least once every YIELD_EVERY sends.
+                if room >= budget:
+                    room = pipe.body_room = budget - 1
+                budget -= room
+        core.send_budget = budget
 
     async def _send_routed(
         self, data: bytes, flags: int, routing_id: int | None, group: str | None

@@ -77,6 +77,17 @@ class Pattern:
     def __init__(self, options: Options) -> None:
         self.options = options
 
+    def _set_send_pipe(self, pipe: Pipe | None) -> None:
+        """Make ``pipe`` :attr:`send_pipe` (the load balancer's only pipe, or None).
+
+        The pipe it replaces may no longer be appended to by ``Socket.send`` itself: the
+        room it was granted was charged to the yield budget of an earlier send, and must
+        not be found again, uncharged, if the pipe becomes the only one once more."""
+        old = self.send_pipe
+        if old is not None and old is not pipe:
+            old._end_body_room()
+        self.send_pipe = pipe
+
     # --- pipe lifecycle --------------------------------------------------------
     def accepts_pipe(self, pipe: Pipe) -> bool:
         return True

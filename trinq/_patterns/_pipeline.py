@@ -31,7 +31,7 @@ class Push(Pattern):
         self.send_nowait = self._lb.send_nowait  # type: ignore[method-assign,assignment]
 
     def _lb_changed(self) -> None:
-        self.send_pipe = only_pipe(self._lb)
+        self._set_send_pipe(only_pipe(self._lb))
 
     def attach(self, pipe: Pipe) -> None:
         self._lb.attach(pipe)

@@ -77,7 +77,7 @@ class Dealer(Pattern):
         self._lb: LoadBalancer[Pipe] = LoadBalancer(on_change=self._lb_changed)
 
     def _lb_changed(self) -> None:
-        self.send_pipe = only_pipe(self._lb)
+        self._set_send_pipe(only_pipe(self._lb))
 
     def attach(self, pipe: Pipe) -> None:
         self._fq.attach(pipe)
