@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import trio
+from rawpeer import wait_until
 
 import trinq
 from trinq._pipe import BATCH_MESSAGES, Batch, Encoded, Pipe
@@ -404,3 +405,99 @@ async def test_a_tight_send_loop_takes_the_fast_path_and_keeps_count() -> None:
                 await push.send(b"over", trinq.DONTWAIT)
             got = [await pull.recv() for _ in range(sent)]
             assert got == [b"%d" % i for i in range(sent)]
+
+
+@pytest.mark.parametrize("hwm", [0, 3, BATCH_MESSAGES + 5])
+def test_enc_room_is_what_the_open_encoded_batch_and_sndhwm_still_allow(hwm: int) -> None:
+    """``Pipe.enc_room``, which lets PUB's fan-out append an Encoded item with no call,
+    counts exactly the appends ``send_nowait`` would have made to the same batch."""
+    pipe = Pipe(hwm, 1000, batched=True)
+    assert pipe.enc_room == 0
+    pipe.send_nowait(Encoded(b"\x00\x05first"))  # type: ignore[arg-type]
+    cap = hwm if hwm else 10**9
+    assert pipe.enc_room == min(BATCH_MESSAGES - 1, cap - 1)
+    assert pipe.enc_batch is pipe._open
+    sent = 1
+    while pipe.enc_room:  # as the fan-out does (trinq._patterns._pubsub)
+        pipe.enc_room -= 1
+        pipe.enc_batch.append(Encoded(b"\x00\x01%d" % (sent % 10)))  # type: ignore[union-attr]
+        pipe._out_count += 1
+        sent += 1
+    assert sent == min(BATCH_MESSAGES, cap) == pipe.outbound_queued()
+    if sent == cap:
+        with pytest.raises(trio.WouldBlock):
+            pipe.send_nowait(Encoded(b"\x00\x04over"))  # type: ignore[arg-type]
+    else:
+        pipe.send_nowait(Encoded(b"\x00\x04next"))  # type: ignore[arg-type]
+        assert len(queued_batches(pipe)) == 2
+
+
+def test_enc_room_ends_with_whatever_ends_the_batch() -> None:
+    """A frame-sequence batch that holds no Encoded item grants none; taken, followed
+    by a batch of bodies, closed, terminated or in direct mode, the room is 0 again, so
+    the next fan-out takes the checked path (and the order is kept)."""
+    pipe = Pipe(1000, 1000, batched=True)
+    pipe.send_nowait([b"plain"])
+    assert pipe.enc_room == 0
+    cases: dict[str, Any] = {
+        "taken": lambda p: take_all(p),
+        "bodies": lambda p: p.send_body(b"body"),
+        "close_outbound": lambda p: p.close_outbound(),
+        "terminate": lambda p: p.terminate(),
+        "enable_direct": lambda p: p.enable_direct(),
+    }
+    for name, end in cases.items():
+        pipe = Pipe(1000, 1000, batched=True)
+        pipe.send_nowait(Encoded(b"\x00\x01x"))  # type: ignore[arg-type]
+        assert pipe.enc_room > 0
+        end(pipe)
+        assert pipe.enc_room == 0 and pipe.enc_batch is None, name
+    pipe = Pipe(1000, 1000, batched=True)
+    one, three = Encoded(b"\x00\x011"), Encoded(b"\x00\x013")
+    pipe.send_nowait(one)  # type: ignore[arg-type]
+    assert pipe.send_body is not None
+    pipe.send_body(b"2")
+    pipe.send_nowait(three)  # type: ignore[arg-type]
+    assert take_all(pipe) == [one, b"2", three]
+
+
+async def test_pub_fan_out_through_enc_room_keeps_order_and_drops_at_sndhwm() -> None:
+    """PUB to three SUBs, the writers busy: every subscriber gets the same messages in
+    order, and with a small SNDHWM each pipe holds exactly SNDHWM of them (the rest are
+    dropped, as RFC 29 says), however many the fan-out appended by itself."""
+    with trio.fail_after(20):
+        async with trinq.Context() as ctx:
+            pub = ctx.socket(trinq.PUB, sndhwm=100, linger=0)
+            ep = await pub.bind("tcp://127.0.0.1:*")
+            subs = []
+            for _ in range(3):
+                sub = ctx.socket(trinq.SUB, rcvhwm=0)
+                sub.subscribe(b"")
+                sub.connect(ep)
+                subs.append(sub)
+            while True:  # every subscription has arrived
+                await pub.send(b"hello")
+                await trio.sleep(0.01)
+                if all(s.statistics().messages_in for s in subs):
+                    break
+            for s in subs:
+                while True:
+                    try:
+                        s.recv_nowait()
+                    except trinq.Again:
+                        break
+            pipes = list(pub._core.pipes)
+            assert len(pipes) == 3
+            for pipe in pipes:
+                pipe.disable_direct()  # as when the writers are busy
+            for i in range(250):  # no await lets the writers run: HWM 100 per pipe
+                pub._pattern.send_nowait([b"%d" % i])
+            assert [p.outbound_queued() for p in pipes] == [100, 100, 100]
+            assert [p.enc_room for p in pipes] == [0, 0, 0]  # (SNDHWM ended it)
+            await wait_until(lambda: not any(p.outbound_queued() for p in pipes))
+            await pub.send(b"end")
+            for s in subs:
+                got = []
+                while (m := await s.recv()) != b"end":
+                    got.append(m)
+                assert got == [b"%d" % i for i in range(100)]

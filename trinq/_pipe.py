@@ -159,6 +159,8 @@ class Pipe:
         "body_batch",
         "body_room",
         "carrier",
+        "enc_batch",
+        "enc_room",
         "endpoint",
         "peer_address",
         "peer_identity",
@@ -277,6 +279,13 @@ class Pipe:
         #: a batched pipe's ``_send_body_batched`` makes it positive.)
         self.body_room = 0
         self.body_batch: Batch | None = None
+        #: :attr:`body_room` for PUB's fan-out: how many more :class:`Encoded` items
+        #: ``Distributor.send_to_pipes`` may append to :attr:`enc_batch` itself. Positive
+        #: only while that batch is the open one, holds Encoded items, is not taken, and
+        #: both it and SNDHWM have room (``_send_batched`` grants it; what ends
+        #: body_room ends it too).
+        self.enc_room = 0
+        self.enc_batch: Batch | None = None
         #: Free for the pattern's per-pipe bookkeeping.
         self.state: Any = None
 
@@ -315,6 +324,8 @@ class Pipe:
             batch = Batch(body, bodies=True)
             self._out_send.send_nowait(batch)
             self._open = batch
+            self.enc_room = 0  # (an Encoded batch is no longer the open one)
+            self.enc_batch = None
         count = self._out_count = self._out_count + 1
         # the next sends may append to this batch themselves (Socket.send)
         room = BATCH_MESSAGES - len(batch)
@@ -344,13 +355,22 @@ class Pipe:
             self._out_send.send_nowait(batch)
             self._open = batch
             self._end_body_room()  # a bodies batch is no longer the open one
-        self._out_count += 1
+        count = self._out_count = self._out_count + 1
+        if batch.encoded:
+            # the next fan-outs may append their Encoded items to it themselves
+            room = BATCH_MESSAGES - len(batch)
+            cap = self._out_cap - count
+            self.enc_room = room if room < cap else int(cap)
+            self.enc_batch = batch
 
     def _end_body_room(self) -> None:
-        """The open batch of bodies may no longer be appended to by ``Socket.send``
-        itself (:attr:`body_room`): taken, followed by frames, closed, or direct mode."""
+        """The open batch may no longer be appended to by ``Socket.send`` itself
+        (:attr:`body_room`), nor by PUB's fan-out (:attr:`enc_room`): taken, followed
+        by another kind of batch, closed, or direct mode."""
         self.body_room = 0
         self.body_batch = None
+        self.enc_room = 0
+        self.enc_batch = None
 
     def taken(self, batch: Batch) -> None:
         """The writer took ``batch``: its messages no longer count against SNDHWM."""

@@ -157,6 +157,22 @@ class _Publisher(Pattern):
             # Encode once; the same wire bytes go to every matching peer (each of
             # them says it encodes so: Pipe.shared_encoder).
             item = Encoded(_encode_message(msg))
+            # Where a pipe's open batch takes it (Pipe.enc_room), appended here,
+            # without a call; the other pipes get it the usual way.
+            rest: list[Pipe] | None = None
+            for pipe in targets:
+                room = pipe.enc_room
+                if room:
+                    pipe.enc_room = room - 1
+                    pipe.enc_batch.append(item)  # type: ignore[union-attr]
+                    pipe._out_count += 1
+                elif rest is None:
+                    rest = [pipe]
+                else:
+                    rest.append(pipe)
+            if rest is None:
+                return
+            targets = rest  # type: ignore[assignment]
         self._dist.send_to_pipes(item, targets)
 
 
