@@ -86,6 +86,9 @@ WRITE_BATCH_BYTES = 256 * 1024
 JOIN_PARTS_MAX = 8
 #: Bytes asked of the transport per read...
 RECEIVE_SIZE = 65536
+#: Bytes asked per read after a read that came back full (a busy stream), until one
+#: is less than half full (docs/design.md, "Larger reads for a busy stream").
+BUSY_RECEIVE_SIZE = 262144
 #: ...unless a larger frame is pending: then up to this much, so the rest of a
 #: big frame arrives in one read instead of many 64 KiB pieces.
 MAX_RECEIVE_SIZE = 8 * 1024 * 1024
@@ -541,6 +544,7 @@ class Engine:
         lean = stream if type(stream) is LeanSocketStream else None
         data: Any  # (what a read returned: bytes, a bytearray over TLS, None when lent)
         seen = codec.messages_put
+        read_size = RECEIVE_SIZE  # (BUSY_RECEIVE_SIZE while reads come back full)
         try:
             while True:
                 n = 0
@@ -580,7 +584,7 @@ class Engine:
                     codec.events()  # raises the error that followed the events above
                 if not events:  # events_into() needs more data
                     wanted = codec.wanted_bytes
-                    size = RECEIVE_SIZE if wanted <= RECEIVE_SIZE else min(wanted, MAX_RECEIVE_SIZE)
+                    size = read_size if wanted <= read_size else min(wanted, MAX_RECEIVE_SIZE)
                     if lean is not None:
                         sock = lean.socket
                         # a LeanSocketStream, read here: no receive coroutine (nor a
@@ -610,8 +614,19 @@ class Engine:
                         self._finish(Outcome.CLOSED, "peer closed the connection")
                         return
                     else:
-                        counters.bytes_in += len(data)
+                        got = len(data)
+                        counters.bytes_in += got
                         self.traffic += 1
+                        # A full read: the kernel has more, so ask for more next time
+                        # (fewer reads, fewer frames cut in two between them); back to
+                        # RECEIVE_SIZE once a read is not even half full, since asking
+                        # for more than malloc's mmap threshold costs a mmap, mremap
+                        # and munmap per read until a large read has been freed.
+                        if got == size:
+                            if read_size < BUSY_RECEIVE_SIZE:
+                                read_size = BUSY_RECEIVE_SIZE
+                        elif read_size > RECEIVE_SIZE and got < read_size >> 1:
+                            read_size = RECEIVE_SIZE
                 else:
                     data = None  # decode what is buffered
                 events, stalled = decode_into(codec, put, data)  # pyright: ignore[reportArgumentType]
