@@ -79,3 +79,33 @@ async def test_an_idle_stream_reads_at_receive_size(asked: list[tuple[int, int]]
                 await push.send(b"%d" % i)
                 assert await pull.recv() == b"%d" % i
             assert asked and {size for size, _ in asked} == {RECEIVE_SIZE}, asked
+
+
+async def test_a_lending_receiver_reads_larger_while_full_too() -> None:
+    """The receiver that reads a lent connection itself (trinq._loan) sizes its reads
+    as the reader does."""
+    from test_lending import lent_pair, loan_of
+
+    with trio.fail_after(20):
+        async with trinq.Context() as ctx:
+            a, b = await lent_pair(ctx, "tcp://127.0.0.1:*", rcvhwm=0)
+            loan = loan_of(a)
+            assert loan.read_size == RECEIVE_SIZE
+            body = b"m" * 4000
+            seen = set()
+            async with trio.open_nursery() as nursery:
+
+                async def burst() -> None:
+                    for _ in range(600):
+                        await b.send(body)
+
+                nursery.start_soon(burst)
+                for _ in range(600):
+                    assert await a.recv() == body
+                    seen.add(loan.read_size)
+            assert BUSY_RECEIVE_SIZE in seen, seen
+            for i in range(5):  # small messages: back to RECEIVE_SIZE
+                await b.send(b"%d" % i)
+                assert await a.recv() == b"%d" % i
+            assert loan.read_size == RECEIVE_SIZE
+            assert loan.calls > 0

@@ -69,7 +69,7 @@ from ._codec import NOT_STALLED, Codec, decode_into
 from ._core import PeerInfo, SocketCore
 from ._heartbeat import HeartbeatAction, HeartbeatState, pong_context
 from ._io import LeanSocketStream, recv_or_none
-from ._loan import ReadLoan
+from ._loan import BUSY_RECEIVE_SIZE, ReadLoan
 from ._monitor import Event
 from ._pipe import WAKE, Batch, Encoded, Pipe
 
@@ -86,9 +86,6 @@ WRITE_BATCH_BYTES = 256 * 1024
 JOIN_PARTS_MAX = 8
 #: Bytes asked of the transport per read...
 RECEIVE_SIZE = 65536
-#: Bytes asked per read after a read that came back full (a busy stream), until one
-#: is less than half full (docs/design.md, "Larger reads for a busy stream").
-BUSY_RECEIVE_SIZE = 262144
 #: ...unless a larger frame is pending: then up to this much, so the rest of a
 #: big frame arrives in one read instead of many 64 KiB pieces.
 MAX_RECEIVE_SIZE = 8 * 1024 * 1024

@@ -43,7 +43,16 @@ from ._core import SocketCore
 from ._io import LeanSocketStream
 from ._wait import WaitQueue
 
-__all__ = ["LEASE", "LENT", "MAX_SLEEP", "READER", "RETURNED", "LoanOwner", "ReadLoan"]
+__all__ = [
+    "BUSY_RECEIVE_SIZE",
+    "LEASE",
+    "LENT",
+    "MAX_SLEEP",
+    "READER",
+    "RETURNED",
+    "LoanOwner",
+    "ReadLoan",
+]
 
 #: How long (seconds) a receiver that reads for the reader may go without receiving
 #: before the reader takes reading back.
@@ -54,6 +63,10 @@ MAX_SLEEP = 1.0
 #: MAX_RECEIVE_SIZE): the engine's reader uses the same numbers.
 RECEIVE_SIZE = 65536
 MAX_RECEIVE_SIZE = 8 * 1024 * 1024
+#: Bytes asked per read after a read that came back full (a busy stream), until one
+#: is less than half full (docs/design.md, "Larger reads for a busy stream"); the
+#: engine's reader too.
+BUSY_RECEIVE_SIZE = 262144
 #: Most waits that sleep at once after busy polls that found nothing (``_busy_poll``).
 SPIN_SKIP_MAX = 64
 
@@ -93,6 +106,7 @@ class ReadLoan:
         "calls",
         "core",
         "put",
+        "read_size",
         "state",
     )
 
@@ -112,6 +126,8 @@ class ReadLoan:
         self.put = put
         self._owner = owner
         self.state = READER
+        #: what the next read asks for (RECEIVE_SIZE, or BUSY_RECEIVE_SIZE while full)
+        self.read_size = RECEIVE_SIZE
         #: the receiver's own descriptor for the connection (a dup), -1 until lent
         self._fd = -1
         self._waker: Callable[[], object] | None = None
@@ -319,10 +335,11 @@ class ReadLoan:
             if self.state != LENT or stream._closed:
                 return False
             wanted = codec.wanted_bytes
+            size = self.read_size
+            if wanted > size:
+                size = min(wanted, MAX_RECEIVE_SIZE)
             try:
-                data = sockobj.recv(
-                    RECEIVE_SIZE if wanted <= RECEIVE_SIZE else min(wanted, MAX_RECEIVE_SIZE)
-                )
+                data = sockobj.recv(size)
             except BlockingIOError:
                 return None
             except OSError as exc:
@@ -332,9 +349,14 @@ class ReadLoan:
                 # the reader raises it and ends the connection as on its own EOF
                 self._hand_back(ERROR, trio.BrokenResourceError("peer closed the connection"))
                 return False
+            got = len(data)
             counters = self.core.counters
-            counters.bytes_in += len(data)
+            counters.bytes_in += got
             self._owner.traffic += 1
+            if got == size:  # as the engine's reader: larger reads while they are full
+                self.read_size = BUSY_RECEIVE_SIZE
+            elif got < self.read_size >> 1:
+                self.read_size = RECEIVE_SIZE
             before = codec.messages_put
             try:
                 events, stalled = decode_into(codec, self.put, data)
