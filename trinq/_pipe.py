@@ -280,7 +280,7 @@ class Pipe:
         self.body_room = 0
         self.body_batch: Batch | None = None
         #: :attr:`body_room` for PUB's fan-out: how many more :class:`Encoded` items
-        #: ``Distributor.send_to_pipes`` may append to :attr:`enc_batch` itself. Positive
+        #: ``_Publisher.send_nowait`` may append to :attr:`enc_batch` itself. Positive
         #: only while that batch is the open one, holds Encoded items, is not taken, and
         #: both it and SNDHWM have room (``_send_batched`` grants it; what ends
         #: body_room ends it too).
