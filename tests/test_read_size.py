@@ -1,4 +1,4 @@
-"""The reader's read size (trinq._engine): RECEIVE_SIZE, BUSY_RECEIVE_SIZE while the
+"""The reader's read size (trinq._loan.next_read_size): RECEIVE_SIZE, BUSY_RECEIVE_SIZE while the
 reads come back full, and back once a read is not even half full.
 
 Asking the kernel for more than one read's worth costs nothing when it has more; when
@@ -17,7 +17,7 @@ from rawpeer import RawPeer, message, wait_until
 
 import trinq
 import trinq._engine as engine
-from trinq._engine import BUSY_RECEIVE_SIZE, RECEIVE_SIZE
+from trinq._loan import BUSY_RECEIVE_SIZE, RECEIVE_SIZE
 
 
 @pytest.fixture

@@ -69,7 +69,12 @@ from ._codec import NOT_STALLED, Codec, decode_into
 from ._core import PeerInfo, SocketCore
 from ._heartbeat import HeartbeatAction, HeartbeatState, pong_context
 from ._io import LeanSocketStream, recv_or_none
-from ._loan import BUSY_RECEIVE_SIZE, ReadLoan
+from ._loan import (  # (the read sizes: one rule for the reader and a lending receiver)
+    RECEIVE_SIZE,
+    ReadLoan,
+    next_read_size,
+    read_request,
+)
 from ._monitor import Event
 from ._pipe import WAKE, Batch, Encoded, Pipe
 
@@ -84,11 +89,6 @@ WRITE_BATCH_BYTES = 256 * 1024
 #: A writer batch of at most this many encoded parts and WRITE_BATCH_BYTES or more is
 #: written part by part instead of joined first (large messages: no second copy)
 JOIN_PARTS_MAX = 8
-#: Bytes asked of the transport per read...
-RECEIVE_SIZE = 65536
-#: ...unless a larger frame is pending: then up to this much, so the rest of a
-#: big frame arrives in one read instead of many 64 KiB pieces.
-MAX_RECEIVE_SIZE = 8 * 1024 * 1024
 #: Most octets a peer may send before its handshake is complete (the greeting and the
 #: handshake commands; a READY is a few hundred octets). Without ``maxmsgsize`` a
 #: peer could otherwise make the handshake buffer grow for all of ``handshake_ivl``.
@@ -580,8 +580,7 @@ class Engine:
                 if codec.state is ERROR:
                     codec.events()  # raises the error that followed the events above
                 if not events:  # events_into() needs more data
-                    wanted = codec.wanted_bytes
-                    size = read_size if wanted <= read_size else min(wanted, MAX_RECEIVE_SIZE)
+                    size = read_request(read_size, codec.wanted_bytes)
                     if lean is not None:
                         sock = lean.socket
                         # a LeanSocketStream, read here: no receive coroutine (nor a
@@ -614,16 +613,7 @@ class Engine:
                         got = len(data)
                         counters.bytes_in += got
                         self.traffic += 1
-                        # A full read: the kernel has more, so ask for more next time
-                        # (fewer reads, fewer frames cut in two between them); back to
-                        # RECEIVE_SIZE once a read is not even half full, since asking
-                        # for more than malloc's mmap threshold costs a mmap, mremap
-                        # and munmap per read until a large read has been freed.
-                        if got == size:
-                            if read_size < BUSY_RECEIVE_SIZE:
-                                read_size = BUSY_RECEIVE_SIZE
-                        elif read_size > RECEIVE_SIZE and got < read_size >> 1:
-                            read_size = RECEIVE_SIZE
+                        read_size = next_read_size(read_size, size, got)
                 else:
                     data = None  # decode what is buffered
                 events, stalled = decode_into(codec, put, data)  # pyright: ignore[reportArgumentType]

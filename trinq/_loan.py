@@ -52,6 +52,8 @@ __all__ = [
     "RETURNED",
     "LoanOwner",
     "ReadLoan",
+    "next_read_size",
+    "read_request",
 ]
 
 #: How long (seconds) a receiver that reads for the reader may go without receiving
@@ -60,13 +62,32 @@ LEASE = 0.01
 #: Longest the lending reader sleeps while a receiver waits for data.
 MAX_SLEEP = 1.0
 #: Bytes asked of the kernel per read, unless a larger frame is pending (then up to
-#: MAX_RECEIVE_SIZE): the engine's reader uses the same numbers.
+#: MAX_RECEIVE_SIZE), or reads come back full (then BUSY_RECEIVE_SIZE, until one is less
+#: than half full: docs/design.md, "Larger reads for a busy stream"). The engine's
+#: reader uses the same numbers and the same two functions below.
 RECEIVE_SIZE = 65536
 MAX_RECEIVE_SIZE = 8 * 1024 * 1024
-#: Bytes asked per read after a read that came back full (a busy stream), until one
-#: is less than half full (docs/design.md, "Larger reads for a busy stream"); the
-#: engine's reader too.
 BUSY_RECEIVE_SIZE = 262144
+
+
+def read_request(read_size: int, wanted: int) -> int:
+    """How much to ask of the kernel now: ``read_size``, or more for a pending frame
+    that wants more (the decoder's ``wanted_bytes``), at most MAX_RECEIVE_SIZE."""
+    return read_size if wanted <= read_size else min(wanted, MAX_RECEIVE_SIZE)
+
+
+def next_read_size(read_size: int, asked: int, got: int) -> int:
+    """The read size after a read that asked ``asked`` octets and got ``got``: larger
+    after a full one (the kernel has more), RECEIVE_SIZE again after one less than half
+    full (asking above malloc's mmap threshold costs a mmap, mremap and munmap per read
+    of a few octets until a large read has been freed), else unchanged."""
+    if got == asked:
+        return BUSY_RECEIVE_SIZE
+    if got < read_size >> 1:
+        return RECEIVE_SIZE
+    return read_size
+
+
 #: Most waits that sleep at once after busy polls that found nothing (``_busy_poll``).
 SPIN_SKIP_MAX = 64
 
@@ -334,10 +355,7 @@ class ReadLoan:
         while True:
             if self.state != LENT or stream._closed:
                 return False
-            wanted = codec.wanted_bytes
-            size = self.read_size
-            if wanted > size:
-                size = min(wanted, MAX_RECEIVE_SIZE)
+            size = read_request(self.read_size, codec.wanted_bytes)
             try:
                 data = sockobj.recv(size)
             except BlockingIOError:
@@ -353,10 +371,7 @@ class ReadLoan:
             counters = self.core.counters
             counters.bytes_in += got
             self._owner.traffic += 1
-            if got == size:  # as the engine's reader: larger reads while they are full
-                self.read_size = BUSY_RECEIVE_SIZE
-            elif got < self.read_size >> 1:
-                self.read_size = RECEIVE_SIZE
+            self.read_size = next_read_size(self.read_size, size, got)
             before = codec.messages_put
             try:
                 events, stalled = decode_into(codec, self.put, data)

@@ -324,8 +324,7 @@ class Pipe:
             batch = Batch(body, bodies=True)
             self._out_send.send_nowait(batch)
             self._open = batch
-            self.enc_room = 0  # (an Encoded batch is no longer the open one)
-            self.enc_batch = None
+            self._end_body_room()  # (an Encoded batch is no longer the open one)
         count = self._out_count = self._out_count + 1
         # the next sends may append to this batch themselves (Socket.send)
         room = BATCH_MESSAGES - len(batch)
