@@ -11,13 +11,14 @@ termination.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
 import trio
 
 import trinq
-from trinq._pipe import RUN_MESSAGES, Pipe
+from trinq._pipe import MAX_RUN_MESSAGES, RUN_MESSAGES, Pipe, low_water_mark, run_length
 from trinq.zmtp import encode_message
 from trinq.zmtp._frames import FrameDecoder
 
@@ -248,23 +249,80 @@ async def test_fair_queueing_between_peers_is_per_message_with_runs() -> None:
             assert [m for m in got if m[:1] == b"a"] == [b"a%d" % i for i in range(200)]
 
 
-def test_a_run_holds_at_most_run_messages() -> None:
-    """A reader stopped at RCVHWM goes on when a run is finished, so runs are bounded
-    (the HWM's grain): puts and the decoder's room both start a new run at the cap."""
-    pipe = Pipe(1000, 0, batched=True)  # (no RCVHWM)
-    n = 2 * RUN_MESSAGES + 5
+@pytest.mark.parametrize(
+    ("hwm", "length"), [(0, MAX_RUN_MESSAGES), (1000, 250), (100, RUN_MESSAGES)]
+)
+def test_a_run_holds_at_most_run_length_messages(hwm: int, length: int) -> None:
+    """A run counts whole until its last message is taken, so runs are bounded (the
+    HWM's grain, :func:`run_length`): puts and the decoder's room both start a new run
+    at the cap. Without RCVHWM runs are long: there is no grain to keep."""
+    assert run_length(hwm or math.inf) == length
+    pipe = Pipe(1000, hwm, batched=True)
+    n = min(2 * length + 5, hwm or 2 * length + 5)
     for i in range(n):
         pipe.put((b"%d" % i,))
-    assert pipe._in_recv.statistics().current_buffer_used == 3
-    assert pipe.in_room() == RUN_MESSAGES - 5
+    assert pipe._in_recv.statistics().current_buffer_used == -(-n // length)
+    if hwm and n == hwm:  # (a small RCVHWM: the room is what it leaves)
+        assert pipe.in_room() == 0
+        assert drain(pipe) == [(b"%d" % i,) for i in range(n)]
+        return
+    assert pipe.in_room() == length - 5
     run = pipe.open_run()
-    run.extend((b"x",) for _ in range(RUN_MESSAGES - 5))
-    pipe.close_run(RUN_MESSAGES - 5)
-    assert pipe.in_room() == RUN_MESSAGES  # the next run is a new one
+    run.extend((b"x",) for _ in range(length - 5))
+    pipe.close_run(length - 5)
+    assert pipe.in_room() == (min(length, hwm - 3 * length) if hwm else length)  # a new run
     assert pipe.open_run() is not run
     pipe.close_run(0)
     got = drain(pipe)
-    assert got[:n] == [(b"%d" % i,) for i in range(n)] and len(got) == 3 * RUN_MESSAGES
+    assert got[:n] == [(b"%d" % i,) for i in range(n)] and len(got) == 3 * length
+
+
+@pytest.mark.parametrize(
+    ("hwm", "lwm"),
+    [(1, 1), (2, 1), (3, 2), (1000, 500), (2048, 1024), (2049, 1025), (5000, 3976)],
+)
+def test_low_water_mark_is_libzmqs(hwm: int, lwm: int) -> None:
+    """Half the HWM, or MAX_WM_DELTA (1024) below a large one: pipe_t::compute_lwm."""
+    assert low_water_mark(hwm) == lwm
+    assert low_water_mark(math.inf) == math.inf
+
+
+@pytest.mark.parametrize("hwm", [1, 3, 256, 1000])
+async def test_a_reader_stopped_at_rcvhwm_goes_on_at_the_low_water_mark(hwm: int) -> None:
+    """As libzmq's pipe: a reader stopped by a full RCVHWM is not woken run by run
+    while the application takes messages (a refill of one run each time), but once
+    the queue is down to the low-water mark; then it refills in one go."""
+    pipe = Pipe(1000, hwm, batched=True)
+    for i in range(hwm):
+        pipe.put((b"%d" % i,))
+    lwm = low_water_mark(hwm)
+    length = run_length(hwm)
+    woke = trio.Event()
+
+    async def reader() -> None:
+        await pipe.put_wait((b"next",))
+        woke.set()
+
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(reader)
+            await trio.testing.wait_all_tasks_blocked()
+            ends = [*range(length, hwm, length), hwm]  # where each run ends
+            taken = 0
+            while True:
+                pipe.recv_nowait()
+                taken += 1
+                await trio.testing.wait_all_tasks_blocked()
+                # (a run counts whole until its last message is taken)
+                queued = hwm - max([end for end in ends if end <= taken], default=0)
+                if queued <= lwm:
+                    break
+                assert not woke.is_set(), (taken, queued)
+            await woke.wait()  # at the low-water mark, at the end of a run
+            assert taken in ends
+            assert pipe.inbound_queued() == hwm - taken + 1
+    got = drain(pipe)
+    assert got[-1] == (b"next",) and len(got) == hwm - taken + 1
 
 
 @pytest.mark.parametrize("room", [1, 5, 64, 0])

@@ -40,6 +40,7 @@ from ._routing.pipe_like import RecvNowait, SendNowait
 
 __all__ = [
     "BATCH_MESSAGES",
+    "MAX_RUN_MESSAGES",
     "RUN_MESSAGES",
     "WAKE",
     "Batch",
@@ -47,6 +48,8 @@ __all__ = [
     "Encoded",
     "Pipe",
     "PipeStatistics",
+    "low_water_mark",
+    "run_length",
 ]
 
 Msg = list[bytes]
@@ -93,14 +96,48 @@ class Encoded:
 #: Most messages one :class:`Batch` holds before the next send starts another.
 BATCH_MESSAGES = 64
 
-#: Most messages one inbound run holds before the next put starts another: a reader
-#: stopped at RCVHWM goes on when a run is finished, so this is the HWM's grain (with
-#: runs of a whole RCVHWM, large messages made the queue swing between empty and full).
+#: Fewest messages one inbound run may hold before the next put starts another (the
+#: length of runs of a pipe with a small RCVHWM: :func:`run_length`).
 RUN_MESSAGES = 64
+
+#: Most messages one inbound run holds: a pipe without RCVHWM.
+MAX_RUN_MESSAGES = 1024
 
 
 #: Largest body (exclusive) that Pipe.send_body queues alone; larger ones go as lists.
 BODY_MAX = 1024
+
+
+#: The widest gap libzmq leaves between a pipe's high- and low-water marks.
+MAX_WM_DELTA = 1024
+
+
+def low_water_mark(hwm: float) -> float:
+    """The queue length at which a reader stopped at ``hwm`` messages goes on: half
+    the HWM, or ``MAX_WM_DELTA`` below a large one (libzmq's ``pipe_t::compute_lwm``).
+
+    Waking the reader at every message taken would refill the queue in bursts of a
+    run each (a task switch per 64 messages); at the low-water mark it refills in
+    one go, while half the queue is still there to be taken."""
+    if hwm == math.inf:
+        return math.inf
+    return hwm - MAX_WM_DELTA if hwm > 2 * MAX_WM_DELTA else (hwm + 1) // 2
+
+
+def run_length(hwm: float) -> int:
+    """Most messages one inbound run of a pipe with RCVHWM ``hwm`` holds.
+
+    A run counts whole until its last message is taken, so it is the grain at which
+    the queue falls: half the gap between the high- and low-water marks (at least
+    :data:`RUN_MESSAGES`), and the queue still holds a gap's worth when the reader
+    goes on. Runs of a whole RCVHWM made it swing between empty and full. A pipe
+    without RCVHWM takes :data:`MAX_RUN_MESSAGES`: a run costs a channel item, a
+    list and the decoder's per-run checks, 64 of them a 16-byte message's decode
+    cost twice what 1024 do (``bench/frame_path.py``)."""
+    if hwm == math.inf:
+        return MAX_RUN_MESSAGES
+    gap = int(hwm - low_water_mark(hwm)) // 2
+    return min(max(gap, RUN_MESSAGES), MAX_RUN_MESSAGES)
 
 
 class Batch(list):  # type: ignore[type-arg]
@@ -146,8 +183,10 @@ class Pipe:
         "_in_count",
         "_in_cur",
         "_in_cur_len",
+        "_in_lwm",
         "_in_open",
         "_in_recv",
+        "_in_run_max",
         "_in_send",
         "_in_waiter",
         "_open",
@@ -221,6 +260,11 @@ class Pipe:
         #: Enqueue a whole message for the peer; raises trio.WouldBlock at SNDHWM.
         self.send_nowait: SendNowait = self._queue_send()
         self._in_cap = in_cap
+        #: a reader stopped at RCVHWM goes on once the queue is down to this many
+        #: messages (libzmq's low-water mark: :func:`low_water_mark`)
+        self._in_lwm = low_water_mark(in_cap)
+        #: most messages one inbound run holds (:func:`run_length`)
+        self._in_run_max = run_length(in_cap)
         #: messages put and not yet taken, counted per run: a run being taken counts
         #: whole until its last message is taken (never more than RCVHWM queued)
         self._in_count = 0
@@ -453,7 +497,7 @@ class Pipe:
         if self._in_count >= self._in_cap:
             raise trio.WouldBlock
         run = self._in_open
-        if run is None or len(run) >= RUN_MESSAGES:
+        if run is None or len(run) >= self._in_run_max:
             run = self._new_run()
         run.append(msg)
         self._in_count += 1
@@ -481,16 +525,15 @@ class Pipe:
         list now: the room under RCVHWM, at most what that run still holds."""
         room = self._in_cap - self._in_count
         run = self._in_open
-        left = (
-            RUN_MESSAGES - len(run) if run is not None and len(run) < RUN_MESSAGES else RUN_MESSAGES
-        )
+        most = self._in_run_max
+        left = most - len(run) if run is not None and len(run) < most else most
         return room if room < left else left
 
     def open_run(self) -> list[Any]:
         """The list the reader may append inbound messages to directly (the open run),
         at most :meth:`in_room` of them, then :meth:`close_run` with how many."""
         run = self._in_open
-        if run is None or len(run) >= RUN_MESSAGES:
+        if run is None or len(run) >= self._in_run_max:
             run = self._new_run()
         return run
 
@@ -535,9 +578,10 @@ class Pipe:
         """The run being taken is empty (its last message was just popped from
         :attr:`run_buffer`): its messages leave the count; a reader waiting for room
         goes on."""
-        self._in_count -= self._in_cur_len
+        count = self._in_count = self._in_count - self._in_cur_len
         self._in_cur_len = 0
-        self._wake_reader()
+        if count <= self._in_lwm:
+            self._wake_reader()
 
     def _wake_reader(self) -> None:
         """A reader waiting for room (``put_wait``) looks again."""
