@@ -1229,15 +1229,6 @@ def _no_such_attribute(name: str) -> AttributeError:
     return AttributeError(f"'Socket' object has no attribute or socket option {name!r}{hint}")
 
 
-def _socket_getattr(self: Socket, name: str) -> Any:
-    # Called only when normal lookup fails: upper-case option names, else a clear error.
-    if name[:1] != "_":
-        option = _option_for_attr(name)
-        if option is not None:
-            return getattr(self, option)
-    raise _no_such_attribute(name)
-
-
 def _socket_setattr(self: Socket, name: str, value: Any) -> None:
     # Private state and the documented attributes go straight through; options are
     # properties on the class; an unknown public name is refused (a typo such as
@@ -1251,5 +1242,21 @@ def _socket_setattr(self: Socket, name: str, value: Any) -> None:
     setattr(self, option, value)
 
 
-Socket.__getattr__ = _socket_getattr  # type: ignore[method-assign]
+def _install_upper_case_options() -> None:
+    """pyzmq's upper-case spellings (``sock.RCVHWM``) as properties of the class: the
+    same property as the lower-case name, or for an option whose lower-case name is a
+    method (``subscribe``), one that sets it. (Not a ``__getattr__`` hook: on Python
+    3.11 a class with one gets no specialised attribute reads, which made every
+    ``self.x`` in ``send``/``recv`` a generic lookup: docs/design.md, "Scheduling".)"""
+    for lowered in [*_OPTION_NAMES, "hwm"]:
+        upper = lowered.upper()
+        if upper in Socket.__dict__:
+            continue
+        attr = Socket.__dict__.get(lowered)
+        if not isinstance(attr, property):
+            attr = _make_option_property(lookup(lowered).name)
+        setattr(Socket, upper, attr)
+
+
+_install_upper_case_options()
 Socket.__setattr__ = _socket_setattr  # type: ignore[method-assign,assignment]
