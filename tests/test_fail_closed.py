@@ -145,6 +145,19 @@ async def test_upper_case_option_attributes_are_options(ctx, autojump_clock) -> 
     assert trio.current_time() == pytest.approx(0.5, abs=0.01)
 
 
+async def test_upper_case_subscribe_sets_the_option_and_keeps_the_method(ctx) -> None:
+    """pyzmq's ``sub.SUBSCRIBE = topic``: the option, not a new instance attribute that
+    hides the subscribe() method (what the upper-case lookup did once)."""
+    sub = ctx.socket(trinq.SUB)
+    sub.SUBSCRIBE = b"a"
+    assert callable(sub.subscribe) and "subscribe" not in vars(sub)
+    assert b"a" in sub._pattern._filter
+    sub.UNSUBSCRIBE = b"a"
+    assert b"a" not in sub._pattern._filter
+    sub.subscribe(b"b")
+    assert b"b" in sub._pattern._filter
+
+
 @pytest.mark.parametrize(("typo", "hint"), [("sndhmw", "sndhwm"), ("rcvtimeout", "rcvtimeo")])
 async def test_unknown_attribute_is_an_error_with_a_hint(ctx, typo, hint) -> None:
     sock = ctx.socket(trinq.PUSH)
