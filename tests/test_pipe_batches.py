@@ -8,6 +8,7 @@ still counts messages, order is kept, and closing refuses new messages.
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 import pytest
@@ -15,7 +16,9 @@ import trio
 from rawpeer import wait_until
 
 import trinq
+from trinq._engine import Engine
 from trinq._pipe import BATCH_MESSAGES, Batch, Encoded, Pipe
+from trinq.zmtp._frames import encode_bodies, encode_message, encode_messages
 
 
 def take_all(pipe: Pipe) -> list[Any]:
@@ -501,3 +504,39 @@ async def test_pub_fan_out_through_enc_room_keeps_order_and_drops_at_sndhwm() ->
                 while (m := await s.recv()) != b"end":
                     got.append(m)
                 assert got == [b"%d" % i for i in range(100)]
+
+
+class _Codec:
+    """The two encoders the writer's batch taking uses (NULL mechanism's framing)."""
+
+    send_messages = staticmethod(encode_messages)
+    send_bodies = staticmethod(encode_bodies)
+
+
+def _writer_takes(pipe: Pipe) -> tuple[bytes, int]:
+    """What ``Engine._take_batch`` makes of everything queued: the wire bytes (joined,
+    if it gave parts), and how many messages they hold."""
+    engine = types.SimpleNamespace(pipe=pipe, commands=[])
+    out = pipe._out_recv
+    ended, data, n = Engine._take_batch(engine, out.receive_nowait(), out, _Codec())  # type: ignore[arg-type]
+    assert not ended and data is not None
+    return (data if isinstance(data, bytes) else b"".join(data)), n
+
+
+@pytest.mark.parametrize(
+    "kind", ["short encoded", "long encoded", "encoded then frames", "frames then encoded"]
+)
+def test_the_writer_takes_an_encoded_batch_whole_in_order(kind: str) -> None:
+    """PUB's fan-out batches (Encoded items, joined in one pass when short, kept as
+    parts when long) and batches where Encoded items and frame sequences meet (item by
+    item): the same bytes, in the order they were queued, and the right count."""
+    size = 5000 if kind == "long encoded" else 16
+    msgs = [[bytes([i]) * size] for i in range(6)]
+    pipe = Pipe(1000, 0, batched=True)
+    for i, msg in enumerate(msgs):
+        frames_here = (kind == "encoded then frames" and i >= 3) or (
+            kind == "frames then encoded" and i < 3
+        )
+        pipe.send_nowait(msg if frames_here else Encoded(encode_message(msg)))  # type: ignore[arg-type]
+    assert pipe._out_recv.statistics().current_buffer_used == 1  # one batch
+    assert _writer_takes(pipe) == (b"".join(encode_message(m) for m in msgs), len(msgs))

@@ -76,7 +76,7 @@ from ._loan import (  # (the read sizes: one rule for the reader and a lending r
     read_request,
 )
 from ._monitor import Event
-from ._pipe import WAKE, Batch, Encoded, Pipe
+from ._pipe import BODY_MAX, WAKE, Batch, Encoded, Pipe
 
 __all__ = ["Engine", "Outcome"]
 
@@ -780,16 +780,34 @@ class Engine:
                 # a batch of sends (Pipe._send_batched): no more appends to it
                 pipe.taken(m)  # type: ignore[union-attr]
                 if m.encoded:
-                    if len(set(map(type, m))) == 1:
-                        # only Encoded (PUB's fan-out): their bytes, whole
+                    first = m[0]
+                    if type(first) is encoded and len(first.data) < BODY_MAX:
+                        # PUB's fan-out of short messages: all their bytes in one
+                        # C-level pass (a frame sequence among them has no .data)
+                        try:
+                            wire = b"".join(map(_encoded_data, m))
+                        except AttributeError:
+                            items = m  # item by item, below
+                        else:
+                            if batch:
+                                chunks.append(encode(batch))
+                                nsent += len(batch)
+                                batch = []
+                            chunks.append(wire)
+                            nsent += len(m)
+                            nbytes += len(wire)
+                            items = ()
+                    elif len(set(map(type, m))) == 1:
+                        # only Encoded, long ones: their bytes, kept apart (a few
+                        # large parts are written one by one, not joined)
                         if batch:
                             chunks.append(encode(batch))
                             nsent += len(batch)
                             batch = []
-                        wire = list(map(_encoded_data, m))
-                        chunks += wire
-                        nsent += len(wire)
-                        nbytes += sum(map(len, wire))
+                        wire_parts = list(map(_encoded_data, m))
+                        chunks += wire_parts
+                        nsent += len(wire_parts)
+                        nbytes += sum(map(len, wire_parts))
                         items = ()
                     else:
                         items = m  # item by item, below
