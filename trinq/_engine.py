@@ -642,8 +642,9 @@ class Engine:
         return loan.try_lend()
 
     async def put_blocking(self, msg: Any) -> None:
-        """Queue ``msg`` when the pipe is at RCVHWM: stop reading until there is room,
-        so TCP pushes back on the peer (the receivers are woken first)."""
+        """Queue ``msg`` when the pipe is at RCVHWM: stop reading until the queue is
+        down to its low-water mark (``Pipe.run_done``), so TCP pushes back on the peer
+        (the receivers are woken first)."""
         self.core.wake_receivers()
         self._reading_blocked = True
         assert self.pipe is not None

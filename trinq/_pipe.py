@@ -577,7 +577,7 @@ class Pipe:
     def run_done(self) -> None:
         """The run being taken is empty (its last message was just popped from
         :attr:`run_buffer`): its messages leave the count; a reader waiting for room
-        goes on."""
+        goes on if that left the queue at the low-water mark."""
         count = self._in_count = self._in_count - self._in_cur_len
         self._in_cur_len = 0
         if count <= self._in_lwm:

@@ -190,6 +190,8 @@ class Socket(trio.abc.AsyncResource):
         events: int
         type: int
 
+        # (for type checkers only: pyzmq's upper-case names are generated properties
+        # too, and at run time there is no __getattr__: _install_upper_case_options)
         def __getattr__(self, name: str) -> Any: ...
 
     def __init__(self, context: _Owner, socket_type: int, **options: Any) -> None:
