@@ -18,7 +18,14 @@ import pytest
 import trio
 
 import trinq
-from trinq._pipe import MAX_RUN_MESSAGES, RUN_MESSAGES, Pipe, low_water_mark, run_length
+from trinq._pipe import (
+    BODY_MAX,
+    MAX_RUN_MESSAGES,
+    RUN_MESSAGES,
+    Pipe,
+    low_water_mark,
+    run_length,
+)
 from trinq.zmtp import encode_message
 from trinq.zmtp._frames import FrameDecoder
 
@@ -249,32 +256,39 @@ async def test_fair_queueing_between_peers_is_per_message_with_runs() -> None:
             assert [m for m in got if m[:1] == b"a"] == [b"a%d" % i for i in range(200)]
 
 
+def test_a_put_starts_a_run_at_run_messages() -> None:
+    """A run counts whole until its last message is taken, so runs are bounded (the
+    HWM's grain): puts (long messages, multipart, other mechanisms) start a new run
+    at RUN_MESSAGES, whatever the RCVHWM."""
+    pipe = Pipe(1000, 0, batched=True)  # (no RCVHWM)
+    n = 2 * RUN_MESSAGES + 5
+    for i in range(n):
+        pipe.put((b"%d" % i,))
+    assert pipe._in_recv.statistics().current_buffer_used == 3
+    assert drain(pipe) == [(b"%d" % i,) for i in range(n)]
+
+
 @pytest.mark.parametrize(
     ("hwm", "length"), [(0, MAX_RUN_MESSAGES), (1000, 250), (100, RUN_MESSAGES)]
 )
-def test_a_run_holds_at_most_run_length_messages(hwm: int, length: int) -> None:
-    """A run counts whole until its last message is taken, so runs are bounded (the
-    HWM's grain, :func:`run_length`): puts and the decoder's room both start a new run
-    at the cap. Without RCVHWM runs are long: there is no grain to keep."""
+def test_the_lanes_runs_hold_at_most_run_length_messages(hwm: int, length: int) -> None:
+    """The decoder's lane of short messages appends up to run_length(RCVHWM) to one
+    run: half the gap between the marks, and long runs without RCVHWM, where there is
+    no grain to keep."""
     assert run_length(hwm or math.inf) == length
     pipe = Pipe(1000, hwm, batched=True)
-    n = min(2 * length + 5, hwm or 2 * length + 5)
-    for i in range(n):
-        pipe.put((b"%d" % i,))
-    assert pipe._in_recv.statistics().current_buffer_used == -(-n // length)
-    if hwm and n == hwm:  # (a small RCVHWM: the room is what it leaves)
-        assert pipe.in_room() == 0
-        assert drain(pipe) == [(b"%d" % i,) for i in range(n)]
-        return
-    assert pipe.in_room() == length - 5
+    room = min(length, hwm) if hwm else length
+    assert pipe.in_room() == room
     run = pipe.open_run()
-    run.extend((b"x",) for _ in range(length - 5))
-    pipe.close_run(length - 5)
-    assert pipe.in_room() == (min(length, hwm - 3 * length) if hwm else length)  # a new run
-    assert pipe.open_run() is not run
-    pipe.close_run(0)
-    got = drain(pipe)
-    assert got[:n] == [(b"%d" % i,) for i in range(n)] and len(got) == 3 * length
+    run.extend(b"%d" % i for i in range(room))
+    pipe.close_run(room)
+    left = hwm - room if hwm else math.inf
+    assert pipe.in_room() == min(length, left)  # the next run is a new one
+    if left:
+        assert pipe.open_run() is not run
+        pipe.close_run(0)
+    assert pipe._in_recv.statistics().current_buffer_used == (2 if left else 1)
+    assert drain(pipe) == [(b"%d" % i,) for i in range(room)]
 
 
 @pytest.mark.parametrize(
@@ -287,27 +301,33 @@ def test_low_water_mark_is_libzmqs(hwm: int, lwm: int) -> None:
     assert low_water_mark(math.inf) == math.inf
 
 
-@pytest.mark.parametrize("hwm", [1, 3, 256, 1000])
-async def test_a_reader_stopped_at_rcvhwm_goes_on_at_the_low_water_mark(hwm: int) -> None:
+@pytest.mark.parametrize(
+    ("hwm", "size"), [(1, 16), (3, 16), (256, 16), (1000, 16), (1000, 1023), (1000, 1024)]
+)
+async def test_a_reader_stopped_at_rcvhwm_goes_on_at_the_low_water_mark(
+    hwm: int, size: int
+) -> None:
     """As libzmq's pipe: a reader stopped by a full RCVHWM is not woken run by run
     while the application takes messages (a refill of one run each time), but once
-    the queue is down to the low-water mark; then it refills in one go."""
+    the queue is down to the low-water mark; then it refills in one go. A reader
+    stopped by a long message (BODY_MAX octets or more) goes on at the first
+    finished run: refills of hundreds of long messages made the heap swing."""
     pipe = Pipe(1000, hwm, batched=True)
     for i in range(hwm):
         pipe.put((b"%d" % i,))
-    lwm = low_water_mark(hwm)
-    length = run_length(hwm)
+    short = size < BODY_MAX
+    lwm = low_water_mark(hwm) if short else hwm - 1
     woke = trio.Event()
 
     async def reader() -> None:
-        await pipe.put_wait((b"next",))
+        await pipe.put_wait((b"n" * size,))
         woke.set()
 
     with trio.fail_after(5):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(reader)
             await trio.testing.wait_all_tasks_blocked()
-            ends = [*range(length, hwm, length), hwm]  # where each run ends
+            ends = [*range(RUN_MESSAGES, hwm, RUN_MESSAGES), hwm]  # where each run ends
             taken = 0
             while True:
                 pipe.recv_nowait()
@@ -322,7 +342,7 @@ async def test_a_reader_stopped_at_rcvhwm_goes_on_at_the_low_water_mark(hwm: int
             assert taken in ends
             assert pipe.inbound_queued() == hwm - taken + 1
     got = drain(pipe)
-    assert got[-1] == (b"next",) and len(got) == hwm - taken + 1
+    assert got[-1] == (b"n" * size,) and len(got) == hwm - taken + 1
 
 
 @pytest.mark.parametrize("room", [1, 5, 64, 0])

@@ -113,19 +113,24 @@ MAX_WM_DELTA = 1024
 
 
 def low_water_mark(hwm: float) -> float:
-    """The queue length at which a reader stopped at ``hwm`` messages goes on: half
-    the HWM, or ``MAX_WM_DELTA`` below a large one (libzmq's ``pipe_t::compute_lwm``).
+    """The queue length at which a reader stopped at ``hwm`` messages by a short one
+    goes on: half the HWM, or ``MAX_WM_DELTA`` below a large one (libzmq's
+    ``pipe_t::compute_lwm``).
 
-    Waking the reader at every message taken would refill the queue in bursts of a
-    run each (a task switch per 64 messages); at the low-water mark it refills in
-    one go, while half the queue is still there to be taken."""
+    Waking the reader at every run taken refilled the queue a run at a time (a task
+    switch per 64 messages); at the low-water mark it refills in one go, while half
+    the queue is still there to be taken. A reader stopped by a long message (at
+    least :data:`BODY_MAX` octets) goes on at the first finished run, as before:
+    for those the task switch is cheap beside the message, and refilling hundreds of
+    them at once made glibc trim the heap and fault it back in."""
     if hwm == math.inf:
         return math.inf
     return hwm - MAX_WM_DELTA if hwm > 2 * MAX_WM_DELTA else (hwm + 1) // 2
 
 
 def run_length(hwm: float) -> int:
-    """Most messages one inbound run of a pipe with RCVHWM ``hwm`` holds.
+    """Most messages one run of the decoder's short-message lane holds, in a pipe with
+    RCVHWM ``hwm`` (other puts start a run at :data:`RUN_MESSAGES`).
 
     A run counts whole until its last message is taken, so it is the grain at which
     the queue falls: half the gap between the high- and low-water marks (at least
@@ -133,7 +138,8 @@ def run_length(hwm: float) -> int:
     goes on. Runs of a whole RCVHWM made it swing between empty and full. A pipe
     without RCVHWM takes :data:`MAX_RUN_MESSAGES`: a run costs a channel item, a
     list and the decoder's per-run checks, 64 of them a 16-byte message's decode
-    cost twice what 1024 do (``bench/frame_path.py``)."""
+    cost twice what 1024 do (``bench/frame_path.py``). Long messages keep runs of
+    64: a run of hundreds of them is many megabytes taken and freed at once."""
     if hwm == math.inf:
         return MAX_RUN_MESSAGES
     gap = int(hwm - low_water_mark(hwm)) // 2
@@ -189,6 +195,7 @@ class Pipe:
         "_in_run_max",
         "_in_send",
         "_in_waiter",
+        "_in_wake_at",
         "_open",
         "_out_cap",
         "_out_closed",
@@ -260,10 +267,14 @@ class Pipe:
         #: Enqueue a whole message for the peer; raises trio.WouldBlock at SNDHWM.
         self.send_nowait: SendNowait = self._queue_send()
         self._in_cap = in_cap
-        #: a reader stopped at RCVHWM goes on once the queue is down to this many
-        #: messages (libzmq's low-water mark: :func:`low_water_mark`)
+        #: a reader stopped at RCVHWM by a short message goes on once the queue is
+        #: down to this many messages (libzmq's low-water mark: :func:`low_water_mark`)
         self._in_lwm = low_water_mark(in_cap)
-        #: most messages one inbound run holds (:func:`run_length`)
+        #: the queue length at which a finished run wakes the reader waiting for room
+        #: (``put_wait`` sets it: the low-water mark, or any room for a long message)
+        self._in_wake_at: float = math.inf
+        #: most messages one run of the decoder's short-message lane holds
+        #: (:func:`run_length`); other puts start a run at :data:`RUN_MESSAGES`
         self._in_run_max = run_length(in_cap)
         #: messages put and not yet taken, counted per run: a run being taken counts
         #: whole until its last message is taken (never more than RCVHWM queued)
@@ -478,6 +489,11 @@ class Pipe:
         if not self._batched:
             await self._in_send.send(msg)
             return
+        # Short messages wait for the low-water mark (a refill in one go); a long one
+        # for any room: refills of hundreds of long messages at a time made the heap
+        # swing by as many megabytes, and glibc trimmed it and faulted it back in.
+        size = len(msg) if type(msg) is bytes else sum(map(len, msg))
+        self._in_wake_at = self._in_lwm if size < BODY_MAX else math.inf
         while True:
             if self.terminated:
                 raise trio.ClosedResourceError("the pipe was terminated")
@@ -497,7 +513,7 @@ class Pipe:
         if self._in_count >= self._in_cap:
             raise trio.WouldBlock
         run = self._in_open
-        if run is None or len(run) >= self._in_run_max:
+        if run is None or len(run) >= RUN_MESSAGES:
             run = self._new_run()
         run.append(msg)
         self._in_count += 1
@@ -577,10 +593,10 @@ class Pipe:
     def run_done(self) -> None:
         """The run being taken is empty (its last message was just popped from
         :attr:`run_buffer`): its messages leave the count; a reader waiting for room
-        goes on if that left the queue at the low-water mark."""
+        goes on if that left the queue where :meth:`put_wait` said."""
         count = self._in_count = self._in_count - self._in_cur_len
         self._in_cur_len = 0
-        if count <= self._in_lwm:
+        if count <= self._in_wake_at:
             self._wake_reader()
 
     def _wake_reader(self) -> None:
