@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import resource
 import socket
 import sys
 import time
@@ -55,6 +56,11 @@ def _raw_peer(mode: str, port: int, n: int, size: int) -> None:
     s.close()
 
 
+def _faults() -> int:
+    """Minor page faults of this process so far (memory the kernel had to map)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 async def _run(mode: str, n: int, size: int) -> dict[str, object]:
     async with trinq.Context() as ctx:
         sock = ctx.socket(trinq.PUSH if mode == "send" else trinq.PULL)
@@ -67,18 +73,18 @@ async def _run(mode: str, n: int, size: int) -> dict[str, object]:
             msg = b"x" * size
             send = sock.send
             await send(msg)
-            c0, t0 = time.process_time(), time.perf_counter()
+            f0, c0, t0 = _faults(), time.process_time(), time.perf_counter()
             for _ in range(n - 1):
                 await send(msg)
-            c1, t1 = time.process_time(), time.perf_counter()
+            f1, c1, t1 = _faults(), time.process_time(), time.perf_counter()
             sock.close(linger=-1)
         else:
             recv = sock.recv
             await recv()
-            c0, t0 = time.process_time(), time.perf_counter()
+            f0, c0, t0 = _faults(), time.process_time(), time.perf_counter()
             for _ in range(n - 1):
                 await recv()
-            c1, t1 = time.process_time(), time.perf_counter()
+            f1, c1, t1 = _faults(), time.process_time(), time.perf_counter()
             sock.close(linger=0)
     peer.join()
     return {
@@ -88,6 +94,7 @@ async def _run(mode: str, n: int, size: int) -> dict[str, object]:
         "count": n,
         "cpu_us_per_msg": round((c1 - c0) / (n - 1) * 1e6, 3),
         "msgs_per_s": round((n - 1) / (t1 - t0)),
+        "minor_faults_per_msg": round((f1 - f0) / (n - 1), 3),
     }
 
 

@@ -89,6 +89,11 @@ WRITE_BATCH_BYTES = 256 * 1024
 #: A writer batch of at most this many encoded parts and WRITE_BATCH_BYTES or more is
 #: written part by part instead of joined first (large messages: no second copy)
 JOIN_PARTS_MAX = 8
+#: Most octets the reader reads without yielding while its pipe holds messages the
+#: application has not taken (one read of RECEIVE_SIZE): past it, it lets the
+#: application run before it reads more, so against a fast peer the inbound queue
+#: stays near a read's worth instead of filling to RCVHWM first.
+READER_LEAD = RECEIVE_SIZE
 #: Most octets a peer may send before its handshake is complete (the greeting and the
 #: handshake commands; a READY is a few hundred octets). Without ``maxmsgsize`` a
 #: peer could otherwise make the handshake buffer grow for all of ``handshake_ivl``.
@@ -542,6 +547,7 @@ class Engine:
         data: Any  # (what a read returned: bytes, a bytearray over TLS, None when lent)
         seen = codec.messages_put
         read_size = RECEIVE_SIZE  # (BUSY_RECEIVE_SIZE while reads come back full)
+        lead = 0  # octets read since this task last yielded
         try:
             while True:
                 n = 0
@@ -577,6 +583,13 @@ class Engine:
                         await trio.lowlevel.cancel_shielded_checkpoint()
                         if step_back:
                             await trio.lowlevel.cancel_shielded_checkpoint()
+                        lead = 0
+                    elif lead >= READER_LEAD and pipe._in_count:
+                        # The application has not taken what this task read since it
+                        # last yielded: let it, before reading more (docs/design.md,
+                        # "A turn per read's worth").
+                        await trio.lowlevel.cancel_shielded_checkpoint()
+                        lead = 0
                 if codec.state is ERROR:
                     codec.events()  # raises the error that followed the events above
                 if not events:  # events_into() needs more data
@@ -595,8 +608,10 @@ class Engine:
                             if may_lend and self._try_lend():
                                 break  # lent: data is None
                             await wait_readable(sock)
+                            lead = 0
                     else:  # (only a LeanSocketStream lends)
-                        data = await stream.receive_some(size)
+                        data = await stream.receive_some(size)  # (a checkpoint)
+                        lead = 0
                     if data is None:
                         loan = self.loan
                         assert loan is not None
@@ -614,6 +629,7 @@ class Engine:
                         counters.bytes_in += got
                         self.traffic += 1
                         read_size = next_read_size(read_size, size, got)
+                        lead += got
                 else:
                     data = None  # decode what is buffered
                 events, stalled = decode_into(codec, put, data)  # pyright: ignore[reportArgumentType]
