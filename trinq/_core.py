@@ -141,8 +141,9 @@ class SocketCore:
         #: sends / receives left before the next forced yield (the cost model)
         self.send_budget = YIELD_EVERY
         self.recv_budget = YIELD_EVERY
-        #: True once the socket waited or yielded since its last send: the next send
-        #: may be written directly by the engine (``Engine.try_write_now``).
+        #: True once the socket waited, or yielded in a receive, since its last send:
+        #: the next send may be written directly by the engine
+        #: (``Engine.try_write_now``).
         self.direct_ok = True
         #: the read loan of this socket's only connection, while one is lent
         #: (``trinq._loan``): receivers then read the connection themselves

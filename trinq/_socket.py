@@ -557,7 +557,9 @@ class Socket(trio.abc.AsyncResource):
             return
         budget = core.send_budget - 1
         if not budget:
-            core.direct_ok = True
+            # (no direct write after this yield: in a tight send loop it would write
+            # one message alone per YIELD_EVERY, docs/design.md "Sends that return
+            # at once")
             await cancel_shielded_checkpoint()
             budget = YIELD_EVERY
         if pipe is not None:
@@ -693,7 +695,8 @@ class Socket(trio.abc.AsyncResource):
             setattr(core, budget_name, budget)
         else:
             setattr(core, budget_name, YIELD_EVERY)
-            core.direct_ok = True
+            if budget_name == "recv_budget":
+                core.direct_ok = True  # (not after a send's yield: send() says why)
             await cancel_shielded_checkpoint()
 
     async def _send_wait(self, frames: Msg) -> None:
