@@ -8,6 +8,11 @@ hand-made NULL handshake::
 
     python bench/one_side.py send [N] [SIZE]   # trinq PUSH -> raw sink
     python bench/one_side.py recv [N] [SIZE]   # raw blaster -> trinq PULL
+    python bench/one_side.py pub [N] [SIZE] [SUBS]  # trinq XPUB -> SUBS raw sinks (10)
+
+``pub`` measures PUB's fan-out (an XPUB, whose ``xpub_verbose`` reports each sink's
+subscription, so the timing starts once all of them are subscribed; XPUB sends as PUB
+does); its CPU is per message published, to every sink.
 
 Run it from two checkouts (``PYTHONPATH=<checkout>``), interleaved and several times,
 to compare a change: the machine's noise is larger than most single changes.
@@ -36,6 +41,27 @@ def _ready(socket_type: bytes) -> bytes:
     return b"\x04" + bytes([len(body)]) + body
 
 
+def _sub_sinks(port: int, subs: int) -> None:
+    """``subs`` raw SUB connections, each subscribed to everything, drained until closed."""
+    import selectors
+
+    sel = selectors.DefaultSelector()
+    for _ in range(subs):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(_greeting() + _ready(b"SUB") + b"\x04\x0a\x09SUBSCRIBE")
+        sel.register(s, selectors.EVENT_READ)
+    buf = bytearray(1 << 20)
+    open_ = subs
+    while open_:
+        for key, _ in sel.select():
+            sock = key.fileobj
+            assert isinstance(sock, socket.socket)
+            if not sock.recv_into(buf):
+                sel.unregister(sock)
+                sock.close()
+                open_ -= 1
+
+
 def _raw_peer(mode: str, port: int, n: int, size: int) -> None:
     s = socket.create_connection(("127.0.0.1", port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -61,15 +87,31 @@ def _faults() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-async def _run(mode: str, n: int, size: int) -> dict[str, object]:
+async def _run(mode: str, n: int, size: int, subs: int = 10) -> dict[str, object]:
     async with trinq.Context() as ctx:
-        sock = ctx.socket(trinq.PUSH if mode == "send" else trinq.PULL)
+        if mode == "pub":
+            sock = ctx.socket(trinq.XPUB, xpub_verbose=True, sndhwm=0)
+        else:
+            sock = ctx.socket(trinq.PUSH if mode == "send" else trinq.PULL)
         port = int((await sock.bind("tcp://127.0.0.1:0")).rsplit(":", 1)[1])
-        peer = multiprocessing.Process(
-            target=_raw_peer, args=("sink" if mode == "send" else "blast", port, n, size)
-        )
+        if mode == "pub":
+            peer = multiprocessing.Process(target=_sub_sinks, args=(port, subs))
+        else:
+            peer = multiprocessing.Process(
+                target=_raw_peer, args=("sink" if mode == "send" else "blast", port, n, size)
+            )
         peer.start()
-        if mode == "send":
+        if mode == "pub":
+            for _ in range(subs):  # every sink's subscription (xpub_verbose)
+                assert await sock.recv() == b"\x01"
+            msg = b"x" * size
+            send = sock.send
+            f0, c0, t0 = _faults(), time.process_time(), time.perf_counter()
+            for _ in range(n - 1):
+                await send(msg)
+            f1, c1, t1 = _faults(), time.process_time(), time.perf_counter()
+            sock.close(linger=-1)
+        elif mode == "send":
             msg = b"x" * size
             send = sock.send
             await send(msg)
@@ -100,11 +142,12 @@ async def _run(mode: str, n: int, size: int) -> dict[str, object]:
 
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "recv"
-    if mode not in ("send", "recv"):
-        raise SystemExit("usage: one_side.py send|recv [N] [SIZE]")
+    if mode not in ("send", "recv", "pub"):
+        raise SystemExit("usage: one_side.py send|recv|pub [N] [SIZE] [SUBS]")
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
     size = int(sys.argv[3]) if len(sys.argv) > 3 else 16
-    print(json.dumps(trio.run(_run, mode, n, size)))
+    subs = int(sys.argv[4]) if len(sys.argv) > 4 else 10
+    print(json.dumps(trio.run(_run, mode, n, size, subs)))
 
 
 if __name__ == "__main__":

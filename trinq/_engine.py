@@ -800,10 +800,11 @@ class Engine:
                     first = m[0]
                     if type(first) is encoded and len(first.data) < BODY_MAX:
                         # PUB's fan-out of short messages: all their bytes in one
-                        # C-level pass (a frame sequence among them has no .data)
+                        # C-level pass (Encoded is bytes; a frame sequence among them
+                        # is not, and then the batch goes item by item)
                         try:
-                            wire = b"".join(map(_encoded_data, m))
-                        except AttributeError:
+                            wire = b"".join(m)
+                        except TypeError:
                             items = m  # item by item, below
                         else:
                             if batch:

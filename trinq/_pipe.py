@@ -78,19 +78,25 @@ class _Wake:
 WAKE: Any = _Wake()
 
 
-class Encoded:
+class Encoded(bytes):
     """A message already encoded to wire bytes, queued on ``out`` like a message.
 
     PUB/XPUB encode a message once and queue the same bytes to every matching
     peer (no per-peer re-encode), but only toward pipes that say how with the same
     :attr:`Pipe.shared_encoder` (a ZMTP connection with the NULL mechanism); other
     pipes (inproc, and later CURVE or WebSocket) get the message itself.
+
+    The wire bytes themselves (a ``bytes`` subclass, made with one copy), so that the
+    writer joins a batch of them at C speed (``b"".join``) without reading an
+    attribute of each; ``type(x) is Encoded`` tells them from frame sequences.
     """
 
-    __slots__ = ("data",)
+    __slots__ = ()
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data
+    @property
+    def data(self) -> bytes:
+        """The wire bytes (the object itself)."""
+        return self
 
 
 #: Most messages one :class:`Batch` holds before the next send starts another.

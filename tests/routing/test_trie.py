@@ -49,6 +49,30 @@ def test_match_returns_a_fresh_set():
 
 # RFC 29 XPUB: "SHALL deliver these commands to its calling application." -- libzmq
 # forwards only the first subscription to a prefix and the last unsubscription.
+def test_match_shared_is_the_tries_own_set_for_one_prefix_length():
+    """PUB's fan-out iterates it once per message: no copy where one length is
+    subscribed (everything, or topics of one length), a fresh set otherwise."""
+    trie = SubscriptionTrie()
+    a, b = FakePipe("a"), FakePipe("b")
+    assert trie.match_shared(b"x") == set()  # nothing subscribed
+    trie.add(b"", a)
+    trie.add(b"", b)
+    first = trie.match_shared(b"anything")
+    assert first == {a, b}
+    assert trie.match_shared(b"other") is first  # the same set, no copy
+    assert trie.match(b"other") is not first  # match() still copies
+    trie.remove(b"", a)
+    trie.remove(b"", b)
+    trie.add(b"ab", a)
+    assert trie.match_shared(b"a") == set()  # shorter than the one length
+    assert trie.match_shared(b"xyz") == set()  # that length, another topic
+    assert trie.match_shared(b"abc") == {a}
+    trie.add(b"abc", b)  # two lengths: match()'s fresh union
+    shared = trie.match_shared(b"abcd")
+    assert shared == {a, b}
+    assert shared is not trie.match_shared(b"abcd")
+
+
 def test_add_reports_first_subscription_only():
     trie = SubscriptionTrie()
     a, b = FakePipe("a"), FakePipe("b")
@@ -196,6 +220,7 @@ def test_property_trie_matches_naive_reference(ops, drop, probes):
     for data in probes:
         expected = {ps[i] for p, i in ref if data.startswith(p)}
         assert trie.match(data) == expected
+        assert trie.match_shared(data) == expected
         assert trie.match_inverted(data) == subscribed - expected
 
 

@@ -146,7 +146,8 @@ class _Publisher(Pattern):
             targets: set[Pipe] = set(self._dist.pipes)
             targets -= self._trie.match(msg[0])
         else:
-            targets = self._trie.match(msg[0])  # type: ignore[assignment]
+            # (the trie's own set where it can: only iterated, below)
+            targets = self._trie.match_shared(msg[0])  # type: ignore[assignment]
         if not targets:
             return
         if opts.xpub_nodrop and not self._dist.all_writable(targets):

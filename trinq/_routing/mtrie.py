@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from typing import Generic
 
 import attrs
@@ -147,6 +148,21 @@ class SubscriptionTrie(Generic[PipeT]):
             if pipes is not None:
                 result |= pipes
         return result
+
+    def match_shared(self, data: bytes) -> AbstractSet[PipeT]:
+        """As :meth:`match`, but where one prefix length is subscribed (everything, or
+        topics of one length: the common case) the trie's own set of that prefix is
+        returned, without a copy. For iterating at once only: the caller must neither
+        change it nor keep it (PUB's fan-out, once per message)."""
+        lengths = self._lengths
+        if len(lengths) == 1:
+            length = lengths[0]
+            if length <= len(data):
+                pipes = self._subs.get(data[:length])
+                if pipes is not None:
+                    return pipes
+            return frozenset()
+        return self.match(data)
 
     def match_inverted(self, data: bytes) -> set[PipeT]:
         """Pipes in the trie none of whose prefixes match *data* (``ZMQ_INVERT_MATCHING``).
