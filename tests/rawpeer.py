@@ -222,3 +222,18 @@ async def bind_with_peers(ctx, socket_type, peer_type, count: int, bind_endpoint
         peer.connect(ep)
     await wait_for_event(mon, trinq.Event.HANDSHAKE_SUCCEEDED, count)
     return sock, peers
+
+
+async def echo_rounds(req, rep, rounds: int) -> None:  # type: ignore[no-untyped-def]
+    """``rounds`` request/reply round trips, ``rep`` echoing each of ``req``'s numbered
+    requests (checked) from a task of its own."""
+
+    async def serve() -> None:
+        for _ in range(rounds):
+            await rep.send(await rep.recv())
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(serve)
+        for i in range(rounds):
+            await req.send(b"%d" % i)
+            assert await req.recv() == b"%d" % i

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import pytest
 import trio
 import zmq
+from rawpeer import echo_rounds
 
 import trinq
 
@@ -85,15 +86,7 @@ async def test_polls_that_find_nothing_back_off(ctx: trinq.Context) -> None:
         assert req.busy_poll == 50  # the default
         req.connect(await rep.bind("tcp://127.0.0.1:0"))
 
-        async def serve() -> None:
-            for _ in range(rounds):
-                await rep.send(await rep.recv())
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(serve)
-            for i in range(rounds):
-                await req.send(b"%d" % i)
-                assert await req.recv() == b"%d" % i
+        await echo_rounds(req, rep, rounds)
     for stats in (req.statistics(), rep.statistics()):
         assert stats.busy_poll_hits == 0, stats
         # waits 1, 3, 6, 11, 20, 37, 70, 135, 200, 265 poll (10 of 300); a few more

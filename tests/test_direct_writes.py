@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import trio
+from rawpeer import echo_rounds
 
 import trinq
 from trinq._core import YIELD_EVERY
@@ -61,14 +62,6 @@ async def test_request_reply_still_writes_directly(direct_writes: list[int]) -> 
             req = ctx.socket(trinq.REQ)
             req.connect(await rep.bind("tcp://127.0.0.1:0"))
 
-            async def serve() -> None:
-                for _ in range(rounds):
-                    await rep.send(await rep.recv())
-
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(serve)
-                for i in range(rounds):
-                    await req.send(b"%d" % i)
-                    assert await req.recv() == b"%d" % i
+            await echo_rounds(req, rep, rounds)
             # both sides' sends follow a wait: nearly all of them go out directly
             assert len(direct_writes) >= rounds, len(direct_writes)
