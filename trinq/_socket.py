@@ -558,8 +558,8 @@ class Socket(trio.abc.AsyncResource):
         budget = core.send_budget - 1
         if not budget:
             # (no direct write after this yield: in a tight send loop it would write
-            # one message alone per YIELD_EVERY, docs/design.md "Sends that return
-            # at once")
+            # one message alone per YIELD_EVERY; docs/design.md, "Direct writes in
+            # request/reply")
             await cancel_shielded_checkpoint()
             budget = YIELD_EVERY
         if pipe is not None:
