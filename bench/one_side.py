@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import resource
+import selectors
 import socket
 import sys
 import time
@@ -43,8 +44,6 @@ def _ready(socket_type: bytes) -> bytes:
 
 def _sub_sinks(port: int, subs: int) -> None:
     """``subs`` raw SUB connections, each subscribed to everything, drained until closed."""
-    import selectors
-
     sel = selectors.DefaultSelector()
     for _ in range(subs):
         s = socket.create_connection(("127.0.0.1", port))
@@ -101,19 +100,12 @@ async def _run(mode: str, n: int, size: int, subs: int = 10) -> dict[str, object
                 target=_raw_peer, args=("sink" if mode == "send" else "blast", port, n, size)
             )
         peer.start()
-        if mode == "pub":
-            for _ in range(subs):  # every sink's subscription (xpub_verbose)
-                assert await sock.recv() == b"\x01"
+        if mode != "recv":
             msg = b"x" * size
             send = sock.send
-            f0, c0, t0 = _faults(), time.process_time(), time.perf_counter()
-            for _ in range(n - 1):
-                await send(msg)
-            f1, c1, t1 = _faults(), time.process_time(), time.perf_counter()
-            sock.close(linger=-1)
-        elif mode == "send":
-            msg = b"x" * size
-            send = sock.send
+            if mode == "pub":
+                for _ in range(subs):  # every sink's subscription (xpub_verbose)
+                    assert await sock.recv() == b"\x01"
             await send(msg)
             f0, c0, t0 = _faults(), time.process_time(), time.perf_counter()
             for _ in range(n - 1):

@@ -92,7 +92,7 @@ def test_order_is_kept_with_encoded_items_and_wakes_between() -> None:
     pipe.send_nowait([b"c"])
     got = take_all(pipe)
     data = [x for x in got if x is not trinq._pipe.WAKE]
-    assert [x.data if type(x) is Encoded else x for x in data] == [[b"a"], b"\x00\x01b", [b"c"]]
+    assert [bytes(x) if type(x) is Encoded else x for x in data] == [[b"a"], b"\x00\x01b", [b"c"]]
 
 
 def test_closed_pipe_refuses_sends_and_keeps_what_was_queued() -> None:

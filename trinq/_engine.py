@@ -56,7 +56,6 @@ from __future__ import annotations
 import enum
 import errno
 import math
-import operator
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -283,7 +282,7 @@ class Engine:
         raw_send = self._raw_send
         if raw_send is None:
             return False
-        data = msg.data if type(msg) is Encoded else self.codec.send_message(msg)
+        data = msg if type(msg) is Encoded else self.codec.send_message(msg)
         try:
             n = raw_send.send(data)
         except OSError:
@@ -798,7 +797,7 @@ class Engine:
                 pipe.taken(m)  # type: ignore[union-attr]
                 if m.encoded:
                     first = m[0]
-                    if type(first) is encoded and len(first.data) < BODY_MAX:
+                    if type(first) is encoded and len(first) < BODY_MAX:
                         # PUB's fan-out of short messages: all their bytes in one
                         # C-level pass (Encoded is bytes; a frame sequence among them
                         # is not, and then the batch goes item by item)
@@ -822,7 +821,7 @@ class Engine:
                             chunks.append(encode(batch))
                             nsent += len(batch)
                             batch = []
-                        wire_parts = list(map(_encoded_data, m))
+                        wire_parts = list(m)
                         chunks += wire_parts
                         nsent += len(wire_parts)
                         nbytes += sum(map(len, wire_parts))
@@ -852,9 +851,9 @@ class Engine:
                         chunks.append(encode(batch))
                         nsent += len(batch)
                         batch = []
-                    chunks.append(x.data)
+                    chunks.append(x)
                     nsent += 1
-                    nbytes += len(x.data)
+                    nbytes += len(x)
                 else:  # any other sequence of frames
                     batch.append(x)
                     for f in x:
@@ -914,9 +913,6 @@ class Engine:
                 if self.loan is not None:
                     self.loan.end()  # the reader reads the answer, whoever receives
                 self._owe_ping()
-
-
-_encoded_data = operator.attrgetter("data")
 
 
 #: the writer task's name (trio's own default, made once: not a new str per task)

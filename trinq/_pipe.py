@@ -86,17 +86,12 @@ class Encoded(bytes):
     :attr:`Pipe.shared_encoder` (a ZMTP connection with the NULL mechanism); other
     pipes (inproc, and later CURVE or WebSocket) get the message itself.
 
-    The wire bytes themselves (a ``bytes`` subclass, made with one copy), so that the
-    writer joins a batch of them at C speed (``b"".join``) without reading an
-    attribute of each; ``type(x) is Encoded`` tells them from frame sequences.
+    It is the wire bytes themselves (a ``bytes`` subclass, made with one copy), so
+    the writer joins a batch of them at C speed (``b"".join``) and writes one as it
+    is; ``type(x) is Encoded`` tells them from frame sequences.
     """
 
     __slots__ = ()
-
-    @property
-    def data(self) -> bytes:
-        """The wire bytes (the object itself)."""
-        return self
 
 
 #: Most messages one :class:`Batch` holds before the next send starts another.

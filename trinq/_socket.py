@@ -519,7 +519,7 @@ class Socket(trio.abc.AsyncResource):
             else:
                 await self._send_frame_slow(data, flags)
             return
-        # The one inlined send path (_send_message() is the general one, _spend() its
+        # The one inlined send path (_send_message() is the general one, _spend_send() its
         # budget): see "the cost model" in the module docstring. cancel_requested(),
         # inlined (trinq._cancel.RUN; run_vars() says why a dict).
         task = self._run_vars["task"]
@@ -590,7 +590,7 @@ class Socket(trio.abc.AsyncResource):
             if flags & C.DONTWAIT:
                 raise Again() from None
         else:
-            await self._spend("send_budget")
+            await self._spend_send()
             return
         timeo = self._opts.sndtimeo
         with trio.move_on_after(math.inf if timeo < 0 else timeo / 1000):
@@ -684,19 +684,29 @@ class Socket(trio.abc.AsyncResource):
                 raise Again() from None
             await self._send_wait(frames)
             return
-        await self._spend("send_budget")
+        await self._spend_send()
 
-    async def _spend(self, budget_name: str) -> None:
-        """The yield budget (``send_budget`` or ``recv_budget``) after a send or a
-        receive that did not wait; send() and recv() inline it."""
+    async def _spend_send(self) -> None:
+        """The send yield budget after a send that did not wait; send() inlines it.
+        Its yield grants no direct write (send() says why)."""
         core = self._core
-        budget = getattr(core, budget_name) - 1
+        budget = core.send_budget - 1
         if budget:
-            setattr(core, budget_name, budget)
+            core.send_budget = budget
         else:
-            setattr(core, budget_name, YIELD_EVERY)
-            if budget_name == "recv_budget":
-                core.direct_ok = True  # (not after a send's yield: send() says why)
+            core.send_budget = YIELD_EVERY
+            await cancel_shielded_checkpoint()
+
+    async def _spend_recv(self) -> None:
+        """The receive yield budget after a receive that did not wait; recv() inlines
+        it. Its yield lets the next send be written directly (request/reply)."""
+        core = self._core
+        budget = core.recv_budget - 1
+        if budget:
+            core.recv_budget = budget
+        else:
+            core.recv_budget = YIELD_EVERY
+            core.direct_ok = True
             await cancel_shielded_checkpoint()
 
     async def _send_wait(self, frames: Msg) -> None:
@@ -741,7 +751,7 @@ class Socket(trio.abc.AsyncResource):
                 raise self._would_block() from None
             msg = await self._recv_wait()
         else:
-            await self._spend("recv_budget")
+            await self._spend_recv()
         # received messages travel as tuples (see zmtp raw_messages); users get lists
         return msg if type(msg) is list else list(msg)
 
@@ -758,7 +768,7 @@ class Socket(trio.abc.AsyncResource):
         if flags:
             msg = await self.recv_multipart(flags)
         else:
-            # The one inlined receive path (_take() and _spend() are the general
+            # The one inlined receive path (_take() and _spend_recv() are the general
             # ones): see "the cost model" in the module docstring. cancel_requested(),
             # inlined (trinq._cancel.RUN; run_vars() says why a dict).
             task = self._run_vars["task"]
